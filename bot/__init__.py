@@ -1,0 +1,3 @@
+"""The archive inspection bot."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,66 @@
+"""The ``archive-bot`` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from bot.config import Settings, SettingsError, load_settings
+from bot.i18n import t
+
+app = typer.Typer(help="档案督查助手 — the archive inspection bot.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+err = Console(stderr=True, soft_wrap=True)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Create or upgrade the schema (harmless to run twice)."""
+    from storage.db import upgrade_url
+
+    settings = settings_or_exit()
+    upgrade_url(settings.db_url, revision)
+    typer.echo(f"Schema is at {revision}: {_safe_url(settings.db_url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def run() -> None:
+    """Run the bot (long polling, or a webhook when WEBHOOK_URL is set)."""
+    settings = settings_or_exit()
+    if not settings.token:
+        err.print(t("cli.no_token", settings.bot_locale), highlight=False)
+        raise typer.Exit(1)
+    from bot.main import run_bot
+
+    run_bot(settings)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from bot import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:  # pragma: no cover - console entry for ``python -m bot``
+    sys.exit(app())

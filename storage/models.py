@@ -1,0 +1,199 @@
+"""All tables, in one place. Enumerations are stored as short strings so that adding a
+value is a code change, not a migration."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    admin = "admin"
+    supervisor = "supervisor"
+    inspector = "inspector"
+
+
+class Channel(StrEnum):
+    telegram = "telegram"
+    wecom = "wecom"
+    console = "console"
+
+
+class InspectionStatus(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    returned = "returned"
+
+
+class Area(SQLModel, table=True):
+    """A city or county; a county's parent is its city."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    kind: str = Field(default="county", max_length=16)
+    parent_id: int | None = Field(default=None, foreign_key="area.id", index=True)
+
+
+class Township(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("area_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    area_id: int = Field(foreign_key="area.id", index=True)
+    name: str = Field(max_length=64, index=True)
+    villages: int = Field(default=0, ge=0)
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    area_id: int | None = Field(default=None, foreign_key="area.id", index=True)
+    locale: str | None = Field(default=None, max_length=8)
+    active: bool = True
+    muted: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Identity(SQLModel, table=True):
+    """One account on one channel (a Telegram user id, a WeCom user id)."""
+
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    channel: str = Field(max_length=16)
+    external_id: str = Field(max_length=64)
+    # Set when the channel reports the person blocked the bot; cleared when they write again.
+    blocked: bool = False
+
+
+class Assignment(SQLModel, table=True):
+    """An inspector assigned to a township."""
+
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    )
+    township_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("township.id", ondelete="CASCADE"), primary_key=True, index=True)
+    )
+
+
+class ChecklistVersion(SQLModel, table=True):
+    """A checklist exactly as it was when inspections were answered with it."""
+
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    version: int
+    content: dict[str, Any] = Field(sa_type=JSON)
+    digest: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Inspection(SQLModel, table=True):
+    """One township's inspection for one year; at most one per (township, year)."""
+
+    __table_args__ = (
+        UniqueConstraint("township_id", "year"),
+        Index("ix_inspection_year_status", "year", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    township_id: int = Field(foreign_key="township.id")
+    year: int
+    checklist_version_id: int = Field(foreign_key="checklistversion.id")
+    inspector_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    status: str = Field(default=InspectionStatus.draft, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    submitted_by: int | None = Field(default=None, foreign_key="person.id")
+    returned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    returned_by: int | None = Field(default=None, foreign_key="person.id")
+    return_comment: str | None = Field(default=None, max_length=1000)
+
+
+class Answer(SQLModel, table=True):
+    """The current answer to one question; ``skipped`` marks an optional question passed over."""
+
+    __table_args__ = (UniqueConstraint("inspection_id", "question_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("inspection.id", ondelete="CASCADE"), nullable=False)
+    )
+    question_key: str = Field(max_length=64)
+    value: Any = Field(default=None, sa_type=JSON)
+    skipped: bool = False
+    answered_by: int | None = Field(default=None, foreign_key="person.id")
+    answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AnswerChange(SQLModel, table=True):
+    """Every change to an answer, first answers included: the audit trail."""
+
+    __table_args__ = (Index("ix_answerchange_inspection", "inspection_id", "changed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("inspection.id", ondelete="CASCADE"), nullable=False)
+    )
+    question_key: str = Field(max_length=64)
+    old_value: Any = Field(default=None, sa_type=JSON)
+    new_value: Any = Field(default=None, sa_type=JSON)
+    changed_by: int | None = Field(default=None, foreign_key="person.id")
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DialogState(SQLModel, table=True):
+    """Where a person is in the dialog; written in the same transaction as their answer."""
+
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    )
+    state: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Updates already applied, so a redelivered one is applied once."""
+
+    channel: str = Field(max_length=16, primary_key=True)
+    update_id: str = Field(max_length=64, primary_key=True)
+    processed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class YearTarget(SQLModel, table=True):
+    """A year's deadline and targets (shares 0-1)."""
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    deadline: date
+    township_target: float = Field(default=0.8, ge=0, le=1)
+    village_target: float = Field(default=0.8, ge=0, le=1)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ReminderLog(SQLModel, table=True):
+    """One reminder to one person on one occasion; the unique key is claimed before sending."""
+
+    __table_args__ = (UniqueConstraint("rule", "recipient_id", "occasion"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(max_length=32)
+    recipient_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    occasion: str = Field(max_length=32)
+    status: str = Field(default="claimed", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error: str | None = Field(default=None, max_length=500)
