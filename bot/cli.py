@@ -10,8 +10,12 @@ from rich.console import Console
 from bot.config import Settings, SettingsError, load_settings
 from bot.i18n import t
 
-app = typer.Typer(help="档案督查助手 — the archive inspection bot.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="档案督查助手 — the archive inspection bot.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -52,6 +56,20 @@ def run() -> None:
     from bot.main import run_bot
 
     run_bot(settings)
+
+
+@app.command()
+def console(
+    as_person: str = typer.Option(
+        None, "--as", help="The person to act as (id or name); default an inspector."
+    ),
+) -> None:
+    """Try the dialog in this terminal, without Telegram (demo data on an empty database)."""
+    import asyncio
+
+    from bot.console import run_console
+
+    asyncio.run(run_console(settings_or_exit(), as_person))
 
 
 @app.command()

@@ -1,0 +1,115 @@
+"""The dialog in a terminal, as a chosen person: for trying the bot without a token."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.config import Settings
+from bot.dialog import Dialog, Input, Reply, Who
+from bot.i18n import t
+from storage.db import make_engine, make_sessionmaker, transaction, upgrade
+from storage.demo import seed_demo
+from storage.models import Person
+from storage.queries.registry import ensure_identity, people
+
+out = Console(highlight=False, soft_wrap=True)
+
+
+def show(replies: list[Reply]) -> list[str]:
+    """Print replies; returns the button payloads in the order they were numbered."""
+    payloads: list[str] = []
+    for reply in replies:
+        if reply.notice:
+            out.print(f"[yellow]({reply.notice})[/yellow]")
+        if reply.text:
+            out.print(reply.text)
+        if reply.file is not None:
+            out.print(f"[cyan]📎 {reply.file}[/cyan]")
+        if reply.buttons:
+            payloads = []
+            for row in reply.buttons:
+                cells = []
+                for button in row:
+                    payloads.append(button.data)
+                    cells.append(f"[bold]#{len(payloads)}[/bold] {button.label}")
+                out.print("   ".join(cells))
+        out.print()
+    return payloads
+
+
+def to_input(line: str, buttons: list[str]) -> Input | None:
+    text = line.strip()
+    if text.startswith("#") and text[1:].isdigit():
+        n = int(text[1:])
+        return Input("button", data=buttons[n - 1]) if 1 <= n <= len(buttons) else None
+    if text.startswith("@photo "):
+        path = Path(text[7:].strip())
+        if not path.is_file():
+            return None
+        data = path.read_bytes()
+
+        async def fetch() -> bytes:
+            return data
+
+        from bot.dialog import Photo
+
+        return Input("photo", photo=Photo(str(path), path.name, fetch))
+    return Input.parse_text(line)
+
+
+async def choose_person(dialog: Dialog, wanted: str | None) -> Person:
+    async with transaction(dialog.sessions) as session:
+        everyone = list(await people(session))
+        if not everyone:
+            out.print(t("console.seeded", dialog.locale))
+            everyone = [await seed_demo(session)]
+        match = [p for p in everyone if wanted in (str(p.id), p.name)] if wanted else []
+        if wanted and not match:
+            raise SystemExit(t("console.no_person", dialog.locale, name=wanted))
+        person = match[0] if match else next((p for p in everyone if p.role == "inspector"), everyone[0])
+        await ensure_identity(session, person, "console", str(person.id))
+        return person
+
+
+async def run_console(
+    settings: Settings, as_person: str | None = None, script: list[str] | None = None
+) -> None:
+    engine = make_engine(settings.db_url)
+    await upgrade(engine)
+    dialog = Dialog(
+        make_sessionmaker(engine), data_dir=settings.data_dir, tz=settings.tz, locale=settings.bot_locale
+    )
+    try:
+        person = await choose_person(dialog, as_person)
+        who = Who("console", str(person.id), person.name)
+        out.print(t("console.banner", dialog.locale, name=person.name, role=person.role))
+        buttons = show(await dialog.handle(who, Input("command", command="start")))
+        lines = iter(script) if script is not None else None
+        while True:
+            line = await _read(lines)
+            if line is None or line.strip() in ("/quit", "/exit"):
+                break
+            inp = to_input(line, buttons)
+            if inp is None:
+                out.print(t("console.bad_button", dialog.locale))
+                continue
+            buttons = show(await dialog.handle(who, inp)) or buttons
+    finally:
+        await engine.dispose()
+
+
+async def _read(lines: Iterator[str] | None) -> str | None:
+    """The next line: from a script (echoed), or typed at the prompt; None at the end."""
+    if lines is not None:
+        line = next(lines, None)
+        if line is not None:
+            out.print(f"> {line}")
+        return line
+    try:
+        return await asyncio.to_thread(input, "> ")
+    except EOFError:
+        return None

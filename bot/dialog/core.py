@@ -1,0 +1,233 @@
+"""The dialog core: given who wrote, their stored state and one input, store what must be
+stored and say what comes next. Channels (Telegram, WeCom, the console) translate to and
+from ``Input``/``Reply`` and never touch the database themselves."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.dialog.types import Button, Input, Reply, Who
+from bot.engine import Checklist, builtin_checklist, parse_checklist
+from bot.i18n import DEFAULT_LOCALE, normalise_locale, t
+from bot.ordering import KeyedLocks
+from storage.db import SessionMaker, transaction
+from storage.models import DialogState, Identity, Person
+from storage.queries.checklists import ensure_checklist_version, get_checklist_version
+from storage.queries.people import person_by_identity
+from storage.queries.updates import claim_update
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+STATELESS = "x"  # the sequence mark of buttons that stay valid whatever the state
+
+
+@dataclass
+class Turn:
+    """One input being handled: the open transaction, the person and their state."""
+
+    dialog: Dialog
+    session: AsyncSession
+    person: Person
+    state: dict[str, Any]
+    locale: str
+    who: Who
+
+    def t(self, key: str, **params: Any) -> str:
+        return t(key, self.locale, **params)
+
+    @property
+    def seq(self) -> int:
+        return int(self.state.get("seq", 0))
+
+    def next_seq(self) -> int:
+        """A new prompt: buttons of earlier prompts become stale."""
+        self.state["seq"] = self.seq + 1
+        return self.seq
+
+    def button(self, label: str, action: str, arg: object = "", *, stateless: bool = False) -> Button:
+        mark = STATELESS if stateless else str(self.seq)
+        return Button(label, f"{mark}:{action}:{arg}")
+
+
+Handler = Callable[[Turn, Input], Awaitable[list[Reply]]]
+
+
+@dataclass
+class Routes:
+    """Commands, button actions and dialog steps, each mapped to one handler."""
+
+    commands: dict[str, Handler] = field(default_factory=dict)
+    actions: dict[str, Handler] = field(default_factory=dict)
+    steps: dict[str, Handler] = field(default_factory=dict)
+    # Commands a stranger may use (``/start CODE`` binds an invite).
+    open_commands: set[str] = field(default_factory=set)
+
+
+class Dialog:
+    def __init__(
+        self,
+        sessions: SessionMaker,
+        *,
+        data_dir: Path,
+        tz: ZoneInfo,
+        locale: str = DEFAULT_LOCALE,
+        checklist: Checklist | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.data_dir = data_dir
+        self.tz = tz
+        self.locale = normalise_locale(locale)
+        self.checklist = checklist or builtin_checklist()
+        self.routes = Routes()
+        self.locks = KeyedLocks()
+        self._checklists: dict[int, Checklist] = {}
+        self._current_version_id: int | None = None
+        from bot.dialog import general, inspect
+
+        general.register(self.routes)
+        inspect.register(self.routes)
+
+    def now_year(self) -> int:
+        return utcnow().astimezone(self.tz).year
+
+    async def handle(self, who: Who, inp: Input) -> list[Reply]:
+        """Apply one input; an update id seen before is applied once and answered with nothing."""
+        async with self.locks.hold((who.channel, who.external_id)):
+            if inp.kind == "photo" and inp.photo is not None and inp.photo.fetch is not None:
+                inp = await _prefetch(inp)
+            async with transaction(self.sessions) as session:
+                update_id = inp.update_id or f"local-{uuid.uuid4().hex}"
+                # The first statement writes, so SQLite's write lock is held from here on.
+                if not await claim_update(session, who.channel, update_id):
+                    log.info("duplicate update %s:%s ignored", who.channel, update_id)
+                    return []
+                person = await person_by_identity(session, who.channel, who.external_id)
+                if person is None or not person.active:
+                    return await self._stranger(session, who, inp)
+                await self._unblock(session, who)
+                row = await _lock_state(session, person)
+                turn = Turn(self, session, person, dict(row.state), self._locale_of(person), who)
+                replies = await self._route(turn, inp)
+                row.state = turn.state
+                row.updated_at = utcnow()
+                session.add(row)
+                return replies
+
+    def _locale_of(self, person: Person) -> str:
+        return normalise_locale(person.locale) if person.locale else self.locale
+
+    async def _stranger(self, session: AsyncSession, who: Who, inp: Input) -> list[Reply]:
+        if inp.kind == "command" and inp.command in self.routes.open_commands:
+            turn = Turn(self, session, Person(name=who.name, role=""), {}, normalise_locale(who.locale), who)
+            return await self.routes.commands[inp.command](turn, inp)
+        return [Reply(t("access.stranger", normalise_locale(who.locale or self.locale)))]
+
+    async def _unblock(self, session: AsyncSession, who: Who) -> None:
+        ident = (
+            await session.exec(
+                select(Identity).where(
+                    Identity.channel == who.channel, Identity.external_id == who.external_id
+                )
+            )
+        ).first()
+        if ident is not None and ident.blocked:
+            ident.blocked = False
+            session.add(ident)
+
+    async def _route(self, turn: Turn, inp: Input) -> list[Reply]:
+        if inp.kind == "command":
+            handler = turn.dialog.routes.commands.get(inp.command)
+            if handler is None:
+                return [
+                    Reply(turn.t("general.unknown_command", command=inp.command)),
+                    *await self._again(turn),
+                ]
+            return await handler(turn, inp)
+        if inp.kind == "button":
+            mark, _, rest = inp.data.partition(":")
+            action, _, _arg = rest.partition(":")
+            handler = self.routes.actions.get(action)
+            if handler is None or (mark != STATELESS and mark != str(turn.seq)):
+                return [Reply(notice=turn.t("general.stale_button"))]
+            return await handler(turn, inp)
+        step = turn.state.get("step", "idle")
+        return await self.routes.steps.get(step, self.routes.steps["idle"])(turn, inp)
+
+    async def _again(self, turn: Turn) -> list[Reply]:
+        """Repeat the current prompt (after a note about an unexpected input)."""
+        again = self.routes.steps.get("again")
+        return await again(turn, Input("text")) if again else []
+
+    # Checklists, as stored with each inspection -------------------------------------------
+
+    async def current_version_id(self, session: AsyncSession) -> int:
+        if self._current_version_id is None:
+            row = await ensure_checklist_version(
+                session, self.checklist.name, self.checklist.version, self.checklist.to_data()
+            )
+            assert row.id is not None
+            self._current_version_id = row.id
+            self._checklists[row.id] = self.checklist
+        return self._current_version_id
+
+    async def checklist_of(self, session: AsyncSession, version_id: int) -> Checklist:
+        """The checklist an inspection was answered with (cached: stored versions never change)."""
+        if version_id not in self._checklists:
+            row = await get_checklist_version(session, version_id)
+            if row is None:
+                raise LookupError(f"checklist version {version_id} is missing")
+            self._checklists[version_id] = parse_checklist(row.content, source=f"{row.name} v{row.version}")
+        return self._checklists[version_id]
+
+    # Channel events that are not inputs ---------------------------------------------------
+
+    async def mark_blocked(self, channel: str, external_id: str) -> None:
+        """The channel reports the person blocked the bot: stop sending until they write again."""
+        async with transaction(self.sessions) as session:
+            ident = (
+                await session.exec(
+                    select(Identity).where(Identity.channel == channel, Identity.external_id == external_id)
+                )
+            ).first()
+            if ident is not None:
+                ident.blocked = True
+                session.add(ident)
+
+
+async def _prefetch(inp: Input) -> Input:
+    """Download a photo before the transaction opens, so no lock is held during network I/O."""
+    from dataclasses import replace
+
+    from bot.dialog.types import Photo
+
+    assert inp.photo is not None and inp.photo.fetch is not None
+    data = await inp.photo.fetch()
+
+    async def cached() -> bytes:
+        return data
+
+    return replace(inp, photo=Photo(inp.photo.file_id, inp.photo.unique_id, cached))
+
+
+async def _lock_state(session: AsyncSession, person: Person) -> DialogState:
+    """The person's state row, locked against a second bot process (PostgreSQL); SQLite's
+    write lock, taken by the first statement of the transaction, already serialises."""
+    stmt = select(DialogState).where(DialogState.person_id == person.id)
+    if session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = (await session.exec(stmt)).first()
+    if row is None:
+        assert person.id is not None
+        row = DialogState(person_id=person.id, state={})
+        session.add(row)
+    return row

@@ -1,0 +1,619 @@
+"""The inspection: pick a township and a year, answer each question, review, submit.
+
+Every answer is stored in the transaction of the input that gave it, together with the
+dialog state, so a restart resumes exactly at the next unanswered question."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bot.dialog import render
+from bot.dialog.types import Input, Reply
+from bot.engine import (
+    Checklist,
+    Err,
+    ParseContext,
+    QType,
+    Question,
+    applicable,
+    derive,
+    format_value,
+    parse_answer,
+    validate_answer,
+)
+from storage.models import Answer, Inspection, InspectionStatus, Role, Township
+from storage.queries import inspections as q_insp
+from storage.queries.people import can_see_township, visible_townships
+
+if TYPE_CHECKING:
+    from bot.dialog.core import Routes, Turn
+
+MAX_TOWNSHIP_BUTTONS = 24
+
+
+@dataclass
+class Current:
+    """The inspection and question the person is on."""
+
+    inspection: Inspection
+    township: Township
+    checklist: Checklist
+    answers: dict[str, Answer]
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return q_insp.answered_values(self.answers)
+
+    def ctx(self, locale: str) -> ParseContext:
+        return ParseContext(inspection_year=self.inspection.year, locale=locale)
+
+
+# Picking the township and the year -----------------------------------------------------------
+
+
+async def cmd_inspect(turn: Turn, inp: Input) -> list[Reply]:
+    townships = list(await visible_townships(turn.session, turn.person))
+    if not townships:
+        return [Reply(turn.t("inspect.no_townships"))]
+    if inp.text.strip():
+        return await _pick_by_name(turn, townships, inp.text)
+    return _township_prompt(turn, townships)
+
+
+def _match(townships: list[Township], text: str) -> list[Township]:
+    wanted = text.strip()
+    exact = [t for t in townships if t.name == wanted]
+    return exact or [t for t in townships if wanted and wanted in t.name]
+
+
+async def _pick_by_name(turn: Turn, townships: list[Township], text: str) -> list[Reply]:
+    found = _match(townships, text)
+    if len(found) == 1:
+        return _year_prompt(turn, found[0])
+    if not found:
+        return _township_prompt(turn, townships, note=turn.t("inspect.township_not_found", text=text.strip()))
+    return _township_prompt(turn, found)
+
+
+def _township_prompt(turn: Turn, townships: list[Township], note: str | None = None) -> list[Reply]:
+    turn.state = {"seq": turn.seq, "step": "pick_township"}
+    turn.next_seq()
+    shown = townships[:MAX_TOWNSHIP_BUTTONS]
+    text = turn.t("inspect.pick_township")
+    if len(townships) > len(shown):
+        text += "\n" + turn.t("inspect.more_townships", total=len(townships), shown=len(shown))
+    if note:
+        text = note + "\n" + text
+    buttons = [turn.button(t.name, "t", t.id) for t in shown]
+    return [Reply(text, render._pairs(buttons))]
+
+
+async def step_pick_township(turn: Turn, inp: Input) -> list[Reply]:
+    townships = list(await visible_townships(turn.session, turn.person))
+    if inp.kind == "text" and inp.text.strip():
+        return await _pick_by_name(turn, townships, inp.text)
+    return [Reply(turn.t("inspect.type_or_press")), *_township_prompt(turn, townships)]
+
+
+async def act_township(turn: Turn, inp: Input) -> list[Reply]:
+    township = await _visible_township(turn, _arg_int(inp))
+    if township is None:
+        return [Reply(notice=turn.t("access.township_denied"))]
+    return _year_prompt(turn, township)
+
+
+def _year_prompt(turn: Turn, township: Township) -> list[Reply]:
+    turn.state = {"seq": turn.seq, "step": "pick_year", "township_id": township.id}
+    turn.next_seq()
+    year = turn.dialog.now_year()
+    buttons = [
+        turn.button(turn.t("inspect.this_year", year=year), "y", year),
+        turn.button(turn.t("inspect.a_year", year=year - 1), "y", year - 1),
+    ]
+    return [Reply(turn.t("inspect.pick_year", township=township.name), [buttons])]
+
+
+async def step_pick_year(turn: Turn, inp: Input) -> list[Reply]:
+    match = re.fullmatch(r"\s*(\d{4})\s*年?\s*", inp.text) if inp.kind == "text" else None
+    this_year = turn.dialog.now_year()
+    if match and 2000 <= int(match.group(1)) <= this_year:
+        return await _open(turn, int(turn.state["township_id"]), int(match.group(1)))
+    township = await _visible_township(turn, int(turn.state.get("township_id", 0)))
+    if township is None:
+        return _township_prompt(turn, list(await visible_townships(turn.session, turn.person)))
+    return [Reply(turn.t("inspect.bad_year", max=this_year)), *_year_prompt(turn, township)]
+
+
+async def act_year(turn: Turn, inp: Input) -> list[Reply]:
+    return await _open(turn, int(turn.state.get("township_id", 0)), _arg_int(inp))
+
+
+async def _visible_township(turn: Turn, township_id: int) -> Township | None:
+    if not await can_see_township(turn.session, turn.person, township_id):
+        return None
+    return await q_insp.get_township(turn.session, township_id)
+
+
+async def _open(turn: Turn, township_id: int, year: int) -> list[Reply]:
+    township = await _visible_township(turn, township_id)
+    if township is None:
+        return [Reply(turn.t("access.township_denied"))]
+    session = turn.session
+    inspection = await q_insp.find_inspection(session, township_id, year)
+    if inspection is None:
+        version_id = await turn.dialog.current_version_id(session)
+        assert turn.person.id is not None
+        inspection = await q_insp.start_inspection(session, township_id, year, version_id, turn.person.id)
+        cur = await _load(turn, inspection, township)
+        return await _next(turn, cur, prefix=turn.t("inspect.started", township=township.name, year=year))
+    cur = await _load(turn, inspection, township)
+    if inspection.status == InspectionStatus.submitted:
+        if not _may_reopen(turn, inspection):
+            turn.state = {"seq": turn.next_seq()}
+            return [Reply(turn.t("inspect.submitted_locked", township=township.name, year=year))]
+        turn.state = {"seq": turn.seq, "step": "confirm_reopen", "inspection_id": inspection.id}
+        turn.next_seq()
+        buttons = [
+            [turn.button(turn.t("inspect.reopen"), "ro"), turn.button(turn.t("inspect.keep_closed"), "rc")]
+        ]
+        return [Reply(turn.t("inspect.confirm_reopen", township=township.name, year=year), buttons)]
+    shown = render.expected_questions(cur.checklist, cur.values)
+    done = sum(1 for q in shown if q.key in cur.answers)
+    note = turn.t("inspect.resumed", township=township.name, year=year, done=done, total=len(shown))
+    if inspection.status == InspectionStatus.returned and inspection.return_comment:
+        note += "\n" + turn.t("inspect.return_comment", comment=inspection.return_comment)
+    return await _next(turn, cur, prefix=note)
+
+
+def _may_reopen(turn: Turn, inspection: Inspection) -> bool:
+    return inspection.inspector_id == turn.person.id or turn.person.role in (Role.supervisor, Role.admin)
+
+
+async def act_reopen(turn: Turn, inp: Input) -> list[Reply]:
+    cur = await _current(turn)
+    if cur is None or not _may_reopen(turn, cur.inspection):
+        return [Reply(notice=turn.t("access.township_denied"))]
+    q_insp.reopen(cur.inspection)
+    turn.session.add(cur.inspection)
+    return [Reply(turn.t("inspect.reopened"), edit=True), *await _review(turn, cur)]
+
+
+async def act_keep_closed(turn: Turn, inp: Input) -> list[Reply]:
+    turn.state = {"seq": turn.next_seq()}
+    return [Reply(turn.t("inspect.left_closed"), edit=True)]
+
+
+# Loading the inspection the person is on -------------------------------------------------------
+
+
+async def _load(turn: Turn, inspection: Inspection, township: Township) -> Current:
+    assert inspection.id is not None
+    checklist = await turn.dialog.checklist_of(turn.session, inspection.checklist_version_id)
+    return Current(inspection, township, checklist, await q_insp.answers_of(turn.session, inspection.id))
+
+
+async def _current(turn: Turn) -> Current | None:
+    """The inspection in the state, if the person may still work on it."""
+    inspection = await q_insp.get_inspection(turn.session, int(turn.state.get("inspection_id", 0)))
+    if inspection is None:
+        return None
+    township = await _visible_township(turn, inspection.township_id)
+    if township is None:
+        return None
+    return await _load(turn, inspection, township)
+
+
+async def _lost(turn: Turn) -> list[Reply]:
+    turn.state = {"seq": turn.next_seq()}
+    return [Reply(turn.t("inspect.lost"))]
+
+
+# Asking -----------------------------------------------------------------------------------------
+
+
+def _next_key(cur: Current, after: str | None) -> str | None:
+    """The first applicable unanswered question after ``after``, else the first anywhere."""
+    keys = [q.key for q in render.applicable_questions(cur.checklist, cur.values) if q.key not in cur.answers]
+    if not keys:
+        return None
+    if after is not None:
+        start = cur.checklist.index(after)
+        later = [k for k in keys if cur.checklist.index(k) > start]
+        if later:
+            return later[0]
+    return keys[0]
+
+
+async def _next(turn: Turn, cur: Current, after: str | None = None, prefix: str | None = None) -> list[Reply]:
+    key = _next_key(cur, after)
+    if key is None:
+        return await _review(turn, cur, prefix)
+    return await _ask(turn, cur, cur.checklist.question(key), prefix)
+
+
+async def _previous_value(turn: Turn, cur: Current, question: Question) -> tuple[int, Any] | None:
+    if question.type == QType.photo:
+        return None
+    earlier = await q_insp.previous_answers(turn.session, cur.township.id or 0, cur.inspection.year)
+    if earlier is None or question.key not in earlier[1]:
+        return None
+    return earlier[0], earlier[1][question.key]
+
+
+def _photos(cur: Current, question: Question) -> int:
+    answer = cur.answers.get(question.key)
+    if question.type != QType.photo or answer is None or answer.skipped or not answer.value:
+        return 0
+    return len(answer.value)
+
+
+async def _ask(turn: Turn, cur: Current, question: Question, prefix: str | None = None) -> list[Reply]:
+    turn.state = {"seq": turn.seq, "step": "question", "inspection_id": cur.inspection.id, "q": question.key}
+    turn.next_seq()
+    if question.type == QType.multi:
+        answer = cur.answers.get(question.key)
+        turn.state["pending"] = list(answer.value) if answer and not answer.skipped and answer.value else []
+    return [_question_reply(turn, cur, question, await _previous_value(turn, cur, question), prefix)]
+
+
+def _question_reply(
+    turn: Turn,
+    cur: Current,
+    question: Question,
+    previous: tuple[int, Any] | None,
+    prefix: str | None = None,
+    *,
+    edit: bool = False,
+) -> Reply:
+    text = render.question_text(turn, cur.checklist, question, cur.answers, previous, prefix)
+    buttons = render.question_buttons(
+        turn,
+        question,
+        pending=turn.state.get("pending"),
+        can_keep=previous is not None,
+        photos=_photos(cur, question),
+    )
+    return Reply(text, buttons, edit=edit)
+
+
+async def again(turn: Turn, inp: Input) -> list[Reply]:
+    """Say the current prompt again."""
+    step = turn.state.get("step", "idle")
+    if step == "pick_township":
+        return _township_prompt(turn, list(await visible_townships(turn.session, turn.person)))
+    if step == "pick_year":
+        township = await _visible_township(turn, int(turn.state.get("township_id", 0)))
+        if township is not None:
+            return _year_prompt(turn, township)
+    if step in ("question", "review", "edit_section", "confirm_reopen"):
+        cur = await _current(turn)
+        if cur is None:
+            return await _lost(turn)
+        if step == "question":
+            return await _ask(turn, cur, cur.checklist.question(turn.state["q"]))
+        if step == "confirm_reopen":
+            return await _open(turn, cur.township.id or 0, cur.inspection.year)
+        return await _review(turn, cur)
+    return await turn.dialog.routes.steps["idle"](turn, inp)
+
+
+async def _on_question(turn: Turn) -> tuple[Current, Question] | None:
+    cur = await _current(turn)
+    if cur is None or turn.state.get("step") != "question":
+        return None
+    if cur.inspection.status == InspectionStatus.submitted:
+        return None
+    return cur, cur.checklist.question(turn.state["q"])
+
+
+async def step_question(turn: Turn, inp: Input) -> list[Reply]:
+    found = await _on_question(turn)
+    if found is None:
+        return await _lost(turn)
+    cur, question = found
+    if inp.kind == "photo" and inp.photo is not None:
+        if question.type != QType.photo:
+            return [Reply(turn.t("inspect.photo_not_expected")), *await _ask(turn, cur, question)]
+        return await _add_photo(turn, cur, question, inp)
+    if inp.kind != "text":
+        return [Reply(turn.t("inspect.unsupported")), *await _ask(turn, cur, question)]
+    if question.type == QType.photo:
+        return [Reply(turn.t("inspect.need_photo")), *await _ask(turn, cur, question)]
+    result = parse_answer(question, inp.text, cur.ctx(turn.locale))
+    if isinstance(result, Err):
+        return [Reply(result.message), *await _ask(turn, cur, question)]
+    return await _store(turn, cur, question, result.value, pressed=False)
+
+
+async def _store(turn: Turn, cur: Current, question: Question, value: Any, *, pressed: bool) -> list[Reply]:
+    values = cur.values
+    values.pop(question.key, None)
+    problem = validate_answer(cur.checklist, question, value, values, cur.ctx(turn.locale))
+    if problem:
+        return [Reply(problem), *await _ask(turn, cur, question)]
+    assert turn.person.id is not None
+    await q_insp.set_answer(
+        turn.session,
+        cur.inspection,
+        question.key,
+        value,
+        turn.person.id,
+        current=cur.answers.get(question.key),
+    )
+    await turn.session.flush()
+    cur.answers = await q_insp.answers_of(turn.session, cur.inspection.id or 0)
+    shown = format_value(question, value, turn.locale)
+    return await _advance(turn, cur, question, turn.t("question.recorded", value=shown), pressed)
+
+
+async def _advance(turn: Turn, cur: Current, question: Question, note: str, pressed: bool) -> list[Reply]:
+    if pressed:  # show the answer on the message whose button was pressed, without its buttons
+        done = Reply(f"{question.text(turn.locale)}\n{note}", edit=True)
+        return [done, *await _next(turn, cur, after=question.key)]
+    return await _next(turn, cur, after=question.key, prefix=note)
+
+
+async def _add_photo(turn: Turn, cur: Current, question: Question, inp: Input) -> list[Reply]:
+    assert inp.photo is not None and inp.photo.fetch is not None and cur.inspection.id is not None
+    answer = cur.answers.get(question.key)
+    photos = list(answer.value) if answer is not None and not answer.skipped and answer.value else []
+    if all(p.get("unique_id") != inp.photo.unique_id for p in photos):
+        folder = turn.dialog.data_dir / "photos" / str(cur.inspection.id)
+        path = folder / f"{re.sub(r'[^A-Za-z0-9_-]', '_', inp.photo.unique_id)}.jpg"
+        data = await inp.photo.fetch()
+        await asyncio.to_thread(_write, path, data)
+        photos.append({"file_id": inp.photo.file_id, "unique_id": inp.photo.unique_id, "path": str(path)})
+        assert turn.person.id is not None
+        await q_insp.set_answer(
+            turn.session, cur.inspection, question.key, photos, turn.person.id, current=answer
+        )
+        await turn.session.flush()
+        cur.answers = await q_insp.answers_of(turn.session, cur.inspection.id)
+    return await _ask(turn, cur, question, prefix=turn.t("inspect.photo_received", n=len(photos)))
+
+
+def _write(path: Any, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+# Buttons on a question --------------------------------------------------------------------------
+
+
+def _arg(inp: Input) -> str:
+    return inp.data.split(":", 2)[2] if inp.data.count(":") >= 2 else ""
+
+
+def _arg_int(inp: Input) -> int:
+    arg = _arg(inp)
+    return int(arg) if arg.lstrip("-").isdigit() else 0
+
+
+async def act_answer(turn: Turn, inp: Input) -> list[Reply]:
+    found = await _on_question(turn)
+    if found is None:
+        return await _lost(turn)
+    cur, question = found
+    arg = _arg(inp)
+    if question.type == QType.yesno and arg in ("1", "0"):
+        return await _store(turn, cur, question, arg == "1", pressed=True)
+    if question.type == QType.single and question.choice(arg) is not None:
+        return await _store(turn, cur, question, arg, pressed=True)
+    return [Reply(notice=turn.t("general.stale_button"))]
+
+
+async def act_toggle(turn: Turn, inp: Input) -> list[Reply]:
+    found = await _on_question(turn)
+    if found is None or found[1].type != QType.multi or found[1].choice(_arg(inp)) is None:
+        return [Reply(notice=turn.t("general.stale_button"))]
+    cur, question = found
+    chosen = set(turn.state.get("pending") or []) ^ {_arg(inp)}
+    turn.state["pending"] = [k for k in question.choice_keys() if k in chosen]
+    previous = await _previous_value(turn, cur, question)
+    return [_question_reply(turn, cur, question, previous, edit=True)]
+
+
+async def act_multi_done(turn: Turn, inp: Input) -> list[Reply]:
+    found = await _on_question(turn)
+    if found is None or found[1].type != QType.multi:
+        return [Reply(notice=turn.t("general.stale_button"))]
+    cur, question = found
+    return await _store(turn, cur, question, list(turn.state.get("pending") or []), pressed=True)
+
+
+async def act_skip(turn: Turn, inp: Input) -> list[Reply]:
+    found = await _on_question(turn)
+    if found is None:
+        return await _lost(turn)
+    cur, question = found
+    if question.required:
+        return [Reply(notice=turn.t("question.required"))]
+    assert turn.person.id is not None
+    await q_insp.set_answer(
+        turn.session,
+        cur.inspection,
+        question.key,
+        None,
+        turn.person.id,
+        skipped=True,
+        current=cur.answers.get(question.key),
+    )
+    await turn.session.flush()
+    cur.answers = await q_insp.answers_of(turn.session, cur.inspection.id or 0)
+    return await _advance(turn, cur, question, turn.t("question.skipped_note"), pressed=True)
+
+
+async def act_back(turn: Turn, inp: Input) -> list[Reply]:
+    found = await _on_question(turn)
+    if found is None:
+        return await _lost(turn)
+    cur, question = found
+    keys = [q.key for q in render.applicable_questions(cur.checklist, cur.values)]
+    position = keys.index(question.key) if question.key in keys else len(keys)
+    if position == 0:
+        return [Reply(notice=turn.t("question.first"))]
+    return await _ask(turn, cur, cur.checklist.question(keys[position - 1]))
+
+
+async def act_keep(turn: Turn, inp: Input) -> list[Reply]:
+    found = await _on_question(turn)
+    if found is None:
+        return await _lost(turn)
+    cur, question = found
+    previous = await _previous_value(turn, cur, question)
+    if previous is None:
+        return [Reply(notice=turn.t("general.stale_button"))]
+    return await _store(turn, cur, question, previous[1], pressed=True)
+
+
+async def act_photos_done(turn: Turn, inp: Input) -> list[Reply]:
+    found = await _on_question(turn)
+    if found is None:
+        return await _lost(turn)
+    cur, question = found
+    if not _photos(cur, question):
+        return [Reply(notice=turn.t("inspect.need_photo"))]
+    note = turn.t("inspect.photos_kept", n=_photos(cur, question))
+    return await _advance(turn, cur, question, note, pressed=True)
+
+
+# Review, edit, submit ---------------------------------------------------------------------------
+
+
+async def _review(turn: Turn, cur: Current, prefix: str | None = None) -> list[Reply]:
+    turn.state = {"seq": turn.seq, "step": "review", "inspection_id": cur.inspection.id}
+    turn.next_seq()
+    derived = derive(cur.checklist, cur.values, cur.inspection.year)
+    title = turn.t("review.title", township=cur.township.name, year=cur.inspection.year)
+    text = render.review_text(turn, cur.checklist, title, cur.answers, derived)
+    if prefix:
+        text = prefix + "\n\n" + text
+    buttons = [
+        [
+            turn.button(turn.t("review.submit"), "sub"),
+            turn.button(turn.t("review.edit"), "edit"),
+            turn.button(turn.t("review.later"), "later"),
+        ]
+    ]
+    return [Reply(text, buttons)]
+
+
+async def _reviewing(turn: Turn) -> Current | None:
+    if turn.state.get("step") not in ("review", "edit_section"):
+        return None
+    return await _current(turn)
+
+
+async def act_submit(turn: Turn, inp: Input) -> list[Reply]:
+    cur = await _reviewing(turn)
+    if cur is None:
+        return await _lost(turn)
+    if _next_key(cur, None) is not None:  # a changed answer opened a new question
+        return await _next(turn, cur, prefix=turn.t("review.missing"))
+    assert turn.person.id is not None
+    q_insp.submit(cur.inspection, turn.person.id)
+    turn.session.add(cur.inspection)
+    turn.state = {"seq": turn.next_seq()}
+    done = turn.t("review.submitted", township=cur.township.name, year=cur.inspection.year)
+    return [Reply(done, edit=True)]
+
+
+async def act_edit(turn: Turn, inp: Input) -> list[Reply]:
+    cur = await _reviewing(turn)
+    if cur is None:
+        return await _lost(turn)
+    turn.state["step"] = "edit_section"
+    turn.next_seq()
+    values = cur.values
+    buttons = [
+        turn.button(s.text(turn.locale), "es", i)
+        for i, s in enumerate(cur.checklist.sections)
+        if any(applicable(q, values) for q in s.questions)
+    ]
+    rows = render._pairs(buttons) + [[turn.button(turn.t("review.back_to_review"), "rv")]]
+    return [Reply(turn.t("review.pick_section"), rows, edit=True)]
+
+
+async def act_edit_section(turn: Turn, inp: Input) -> list[Reply]:
+    cur = await _reviewing(turn)
+    index = _arg_int(inp)
+    if cur is None or not 0 <= index < len(cur.checklist.sections):
+        return [Reply(notice=turn.t("general.stale_button"))]
+    section = cur.checklist.sections[index]
+    turn.next_seq()
+    values = cur.values
+    rows = [
+        [turn.button(_short(q.text(turn.locale)), "eq", q.key)]
+        for q in section.questions
+        if applicable(q, values)
+    ]
+    rows.append([turn.button(turn.t("review.back_to_review"), "rv")])
+    return [Reply(turn.t("review.pick_question", section=section.text(turn.locale)), rows, edit=True)]
+
+
+def _short(text: str, limit: int = 30) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def act_edit_question(turn: Turn, inp: Input) -> list[Reply]:
+    cur = await _reviewing(turn)
+    key = _arg(inp)
+    if cur is None or not cur.checklist.has_question(key):
+        return [Reply(notice=turn.t("general.stale_button"))]
+    return await _ask(turn, cur, cur.checklist.question(key))
+
+
+async def act_review(turn: Turn, inp: Input) -> list[Reply]:
+    cur = await _reviewing(turn)
+    if cur is None:
+        return await _lost(turn)
+    return await _review(turn, cur)
+
+
+async def act_later(turn: Turn, inp: Input) -> list[Reply]:
+    turn.state = {"seq": turn.next_seq()}
+    return [Reply(turn.t("review.later_note"), edit=True)]
+
+
+async def step_buttons_only(turn: Turn, inp: Input) -> list[Reply]:
+    """Review and edit screens take buttons; typed text gets a pointer and the screen again."""
+    return [Reply(turn.t("review.use_buttons")), *await again(turn, inp)]
+
+
+def register(routes: Routes) -> None:
+    routes.commands["inspect"] = cmd_inspect
+    routes.steps.update(
+        {
+            "pick_township": step_pick_township,
+            "pick_year": step_pick_year,
+            "question": step_question,
+            "review": step_buttons_only,
+            "edit_section": step_buttons_only,
+            "confirm_reopen": step_buttons_only,
+            "again": again,
+        }
+    )
+    routes.actions.update(
+        {
+            "t": act_township,
+            "y": act_year,
+            "a": act_answer,
+            "m": act_toggle,
+            "md": act_multi_done,
+            "s": act_skip,
+            "b": act_back,
+            "k": act_keep,
+            "pd": act_photos_done,
+            "sub": act_submit,
+            "edit": act_edit,
+            "es": act_edit_section,
+            "eq": act_edit_question,
+            "rv": act_review,
+            "later": act_later,
+            "ro": act_reopen,
+            "rc": act_keep_closed,
+        }
+    )

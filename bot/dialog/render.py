@@ -1,0 +1,144 @@
+"""How a question, its buttons and the review card look: text only, channel-neutral."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bot.dialog.types import Button
+from bot.engine import Checklist, Derived, QType, Question, applicable, format_value
+
+if TYPE_CHECKING:
+    from bot.dialog.core import Turn
+    from storage.models import Answer
+
+SEVERITY_MARK = {"high": "🔴", "medium": "🟠", "low": "🟡", "good": "✅"}
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "good": 3}
+
+
+def applicable_questions(checklist: Checklist, values: dict[str, Any]) -> list[Question]:
+    return [q for q in checklist.questions() if applicable(q, values)]
+
+
+def expected_questions(checklist: Checklist, values: dict[str, Any]) -> list[Question]:
+    """The questions that apply, or may yet apply once the ones they depend on are answered:
+    the progress total, so it does not grow as the inspector goes."""
+    return [
+        q
+        for q in checklist.questions()
+        if applicable(q, values) or (q.when is not None and any(r not in values for r in q.when.refs()))
+    ]
+
+
+def question_text(
+    turn: Turn,
+    checklist: Checklist,
+    question: Question,
+    answers: dict[str, Answer],
+    previous: tuple[int, Any] | None,
+    prefix: str | None = None,
+) -> str:
+    values = {k: a.value for k, a in answers.items() if not a.skipped}
+    shown = expected_questions(checklist, values)
+    keys = [q.key for q in shown]
+    position = keys.index(question.key) + 1 if question.key in keys else len(keys)
+    loc = turn.locale
+    lines = [prefix] if prefix else []
+    lines.append(
+        turn.t(
+            "question.header",
+            section=checklist.section_of(question.key).text(loc),
+            n=position,
+            total=len(shown),
+        )
+    )
+    label = question.text(loc)
+    lines.append(label if question.required else f"{label}{turn.t('question.optional')}")
+    if hint := question.help_text(loc):
+        lines.append(f"💡 {hint}")
+    if question.type not in (QType.yesno, QType.single):
+        lines.append(turn.t(f"question.hint.{question.type.value}"))
+    current = answers.get(question.key)
+    if current is not None:
+        shown_value = (
+            turn.t("question.skipped") if current.skipped else format_value(question, current.value, loc)
+        )
+        lines.append(turn.t("question.current", value=shown_value))
+    if previous is not None:
+        year, value = previous
+        lines.append(turn.t("question.last_year", year=year, value=format_value(question, value, loc)))
+    return "\n".join(lines)
+
+
+def question_buttons(
+    turn: Turn,
+    question: Question,
+    *,
+    pending: list[str] | None,
+    can_keep: bool,
+    photos: int = 0,
+) -> list[list[Button]]:
+    loc = turn.locale
+    rows: list[list[Button]] = []
+    if question.type == QType.yesno:
+        rows.append(
+            [turn.button(turn.t("question.yes"), "a", "1"), turn.button(turn.t("question.no"), "a", "0")]
+        )
+    elif question.type == QType.single:
+        rows += _pairs([turn.button(c.text(loc), "a", c.key) for c in question.choices])
+    elif question.type == QType.multi:
+        chosen = set(pending or [])
+        marks = [
+            turn.button(("☑ " if c.key in chosen else "☐ ") + c.text(loc), "m", c.key)
+            for c in question.choices
+        ]
+        rows += _pairs(marks)
+        rows.append([turn.button(turn.t("question.multi_done"), "md")])
+    elif question.type == QType.photo and photos:
+        rows.append([turn.button(turn.t("question.photos_done", n=photos), "pd")])
+    if can_keep:
+        rows.append([turn.button(turn.t("question.keep"), "k")])
+    nav = [turn.button(turn.t("question.back"), "b")]
+    if not question.required:
+        nav.append(turn.button(turn.t("question.skip"), "s"))
+    rows.append(nav)
+    return rows
+
+
+def _pairs(buttons: list[Button]) -> list[list[Button]]:
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+def review_text(
+    turn: Turn,
+    checklist: Checklist,
+    title: str,
+    answers: dict[str, Answer],
+    derived: Derived,
+) -> str:
+    loc = turn.locale
+    values = {k: a.value for k, a in answers.items() if not a.skipped}
+    lines = [title]
+    for section in checklist.sections:
+        shown = [q for q in section.questions if applicable(q, values)]
+        if not shown:
+            continue
+        lines.append(f"\n【{section.text(loc)}】")
+        for q in shown:
+            answer = answers.get(q.key)
+            if answer is None:
+                value = turn.t("review.unanswered")
+            elif answer.skipped:
+                value = turn.t("question.skipped")
+            else:
+                value = format_value(q, answer.value, loc)
+            lines.append(f"· {q.text(loc)}：{value}" if loc == "zh-CN" else f"· {q.text(loc)}: {value}")
+    flags = sorted(derived.flags, key=lambda f: SEVERITY_ORDER.get(f.severity, 9))
+    if flags:
+        lines.append("\n" + turn.t("review.flags"))
+        lines += [f"{SEVERITY_MARK.get(f.severity, '•')} {pick_label(f.label, loc)}" for f in flags]
+    lines.append("\n" + turn.t("review.score", score=derived.score))
+    return "\n".join(lines)
+
+
+def pick_label(label: dict[str, str], locale: str) -> str:
+    return label.get(locale) or label.get("zh-CN") or next(iter(label.values()), "")

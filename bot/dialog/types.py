@@ -1,0 +1,67 @@
+"""What goes into the dialog core and what comes out: no channel's types, only these."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+InputKind = Literal["text", "command", "button", "photo", "unsupported"]
+
+
+@dataclass(frozen=True)
+class Who:
+    """The sender as the channel knows them."""
+
+    channel: str
+    external_id: str
+    name: str = ""
+    locale: str | None = None
+
+
+@dataclass(frozen=True)
+class Photo:
+    file_id: str
+    unique_id: str
+    fetch: Callable[[], Awaitable[bytes]] | None = None
+
+
+@dataclass(frozen=True)
+class Input:
+    kind: InputKind
+    text: str = ""  # the text, or a command's arguments
+    command: str = ""  # without the slash, lower case
+    data: str = ""  # a button's payload
+    photo: Photo | None = None
+    update_id: str | None = None  # the channel's id of this delivery, for deduplication
+
+    @staticmethod
+    def parse_text(text: str, update_id: str | None = None) -> Input:
+        """Text as typed: ``/cmd args`` is a command, anything else text."""
+        stripped = text.strip()
+        if stripped.startswith("/") and len(stripped) > 1:
+            head, _, rest = stripped[1:].partition(" ")
+            return Input(
+                "command", text=rest.strip(), command=head.split("@")[0].lower(), update_id=update_id
+            )
+        return Input("text", text=text, update_id=update_id)
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str
+
+
+@dataclass
+class Reply:
+    """One message to show. ``edit`` asks to replace the message whose button was pressed;
+    ``notice`` is a short toast for a button press (Telegram's callback answer)."""
+
+    text: str = ""
+    buttons: list[list[Button]] = field(default_factory=list)
+    edit: bool = False
+    notice: str | None = None
+    file: Path | None = None  # a document or picture to send with ``text`` as caption
+    photo: bool = False  # send ``file`` as a picture rather than a document

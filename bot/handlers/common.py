@@ -1,0 +1,131 @@
+"""Sending the dialog's replies through Telegram, surviving its faults."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from datetime import timedelta
+from typing import TypeVar
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import ContextTypes
+
+from bot.dialog import Dialog, Input, Reply, Who
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+ATTEMPTS = 5
+TYPING_AFTER = 0.8  # seconds before "typing…" is shown on a slow reply
+
+
+def dialog_of(context: ContextTypes.DEFAULT_TYPE) -> Dialog:
+    dialog: Dialog = context.application.bot_data["dialog"]
+    return dialog
+
+
+def who(update: Update) -> Who:
+    user = update.effective_user
+    assert user is not None
+    return Who("telegram", str(user.id), user.full_name, user.language_code)
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def with_retry(call: Callable[[], Awaitable[T]], what: str = "send") -> T:
+    """Retry a Bot API call on 429 (after ``retry_after``) and on transient network or 5xx
+    errors, a bounded number of times; other errors are raised at once."""
+    for attempt in range(ATTEMPTS - 1):
+        try:
+            return await call()
+        except RetryAfter as exc:
+            delay = _seconds(exc.retry_after)
+            log.warning("%s: flood control, retrying in %.1f s", what, delay)
+        except BadRequest:
+            raise
+        except (TimedOut, NetworkError) as exc:
+            delay = min(0.25 * 2**attempt, 4.0)
+            log.warning("%s: %s, retry %d in %.2f s", what, exc, attempt + 1, delay)
+        await asyncio.sleep(delay)
+    return await call()
+
+
+def markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
+    )
+
+
+async def deliver(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply], pressed: Message | None = None
+) -> None:
+    """Send the replies in order; an ``edit`` reply replaces the message whose button was pressed."""
+    chat = update.effective_chat
+    assert chat is not None
+    bot = context.bot
+    try:
+        for reply in replies:
+            if reply.edit and pressed is not None:
+                with suppress(BadRequest):  # "message is not modified" and too-old messages
+                    await with_retry(
+                        lambda r=reply: bot.edit_message_text(  # type: ignore[misc]
+                            r.text, chat_id=chat.id, message_id=pressed.message_id, reply_markup=markup(r)
+                        ),
+                        "edit",
+                    )
+                continue
+            if reply.file is not None:
+                await _send_file(context, chat.id, reply)
+            elif reply.text:
+                await with_retry(
+                    lambda r=reply: bot.send_message(chat.id, r.text, reply_markup=markup(r)),  # type: ignore[misc]
+                )
+    except Forbidden:
+        log.info("chat %s blocked the bot; marking inactive", chat.id)
+        await dialog_of(context).mark_blocked("telegram", str(chat.id))
+
+
+async def _send_file(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply) -> None:
+    assert reply.file is not None
+    data = reply.file.read_bytes()
+    if reply.photo:
+        await with_retry(
+            lambda: context.bot.send_photo(
+                chat_id, data, caption=reply.text or None, reply_markup=markup(reply)
+            )
+        )
+    else:
+        await with_retry(
+            lambda: context.bot.send_document(
+                chat_id,
+                data,
+                filename=reply.file.name,  # type: ignore[union-attr]
+                caption=reply.text or None,
+                reply_markup=markup(reply),
+            )
+        )
+
+
+async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE, inp: Input) -> list[Reply]:
+    """Run the dialog, showing "typing…" if it takes a moment."""
+    chat = update.effective_chat
+    typing = asyncio.create_task(_typing_later(context, chat.id)) if chat is not None else None
+    try:
+        return await dialog_of(context).handle(who(update), inp)
+    finally:
+        if typing is not None:
+            typing.cancel()
+
+
+async def _typing_later(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    await asyncio.sleep(TYPING_AFTER)
+    with suppress(Exception):
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)

@@ -1,0 +1,28 @@
+"""Photos go to the dialog (downloaded for the archive); other media get a clear message."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.dialog import Input, Photo
+from bot.handlers.common import deliver, handle, with_retry
+
+
+async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.message is not None
+    best = update.message.photo[-1]  # the largest size
+
+    async def fetch() -> bytes:
+        file = await with_retry(lambda: context.bot.get_file(best.file_id), "get_file")
+        return bytes(await file.download_as_bytearray())
+
+    photo = Photo(best.file_id, best.file_unique_id, fetch)
+    inp = Input("photo", text=update.message.caption or "", photo=photo, update_id=str(update.update_id))
+    await deliver(update, context, await handle(update, context, inp))
+
+
+async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, voice, files, locations…: the dialog says what it expects instead."""
+    inp = Input("unsupported", update_id=str(update.update_id))
+    await deliver(update, context, await handle(update, context, inp))

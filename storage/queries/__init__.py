@@ -1,0 +1,1 @@
+"""Queries as plain functions taking a session, grouped by what they are about."""
