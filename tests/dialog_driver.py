@@ -62,7 +62,7 @@ class Chat:
         return [b.label for b in self.buttons]
 
 
-async def seed(sessions: SessionMaker) -> dict[str, Any]:
+async def seed(sessions: SessionMaker, channel: str = "test") -> dict[str, Any]:
     """Two counties of one city; an inspector of 太平乡 and 城关镇, one of 新华乡, a supervisor."""
     async with transaction(sessions) as s:
         city = await get_or_create_area(s, "示例市", kind="city")
@@ -71,11 +71,11 @@ async def seed(sessions: SessionMaker) -> dict[str, Any]:
         taiping = await upsert_township(s, east, "太平乡", 12)
         chengguan = await upsert_township(s, east, "城关镇", 18)
         xinhua = await upsert_township(s, west, "新华乡", 9)
-        inspector = await add_person(s, "李督查", Role.inspector, area=east, identities=[("test", "100")],
+        inspector = await add_person(s, "李督查", Role.inspector, area=east, identities=[(channel, "100")],
                                      townships=[taiping, chengguan])
-        other = await add_person(s, "王督查", Role.inspector, area=west, identities=[("test", "200")],
+        other = await add_person(s, "王督查", Role.inspector, area=west, identities=[(channel, "200")],
                                  townships=[xinhua])
-        supervisor = await add_person(s, "赵主任", Role.supervisor, area=city, identities=[("test", "300")])
+        supervisor = await add_person(s, "赵主任", Role.supervisor, area=city, identities=[(channel, "300")])
         return {"taiping": taiping.id, "chengguan": chengguan.id, "xinhua": xinhua.id,
                 "inspector": inspector.id, "other": other.id, "supervisor": supervisor.id}
 
