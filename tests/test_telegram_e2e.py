@@ -21,10 +21,10 @@ async def current_key(sessions: SessionMaker, person_id: int) -> str | None:
 
 
 async def open_inspection(api: FakeTelegramAPI) -> None:
-    await act(api, lambda: api.send_text(INSPECTOR, "/inspect"))
-    await act(api, lambda: api.press_text(INSPECTOR, "太平乡"))
+    await act(api, lambda: api.send_text(INSPECTOR, "/inspect"), until=lambda c: "请选择要检查的乡镇" in (c.body or ""))
+    await act(api, lambda: api.press_text(INSPECTOR, "太平乡"), until=lambda c: "请选择检查年度" in (c.body or ""))
     year = next(label for row in api.last_keyboard(INSPECTOR) for label, _ in row if "本年度" in label)
-    await act(api, lambda: api.press_text(INSPECTOR, year))
+    await act(api, lambda: api.press_text(INSPECTOR, year), until=lambda c: "【" in (c.body or ""))
 
 
 async def answer_until(api: FakeTelegramAPI, sessions: SessionMaker, person: int, stop: str | None) -> list[str]:
@@ -140,3 +140,33 @@ async def test_stranger_gets_one_line(sessions: SessionMaker, world: dict[str, A
         for push in (lambda: api.send_text(999, "/inspect"), lambda: api.send_text(999, "太平乡")):
             call = await act(api, push, until=lambda c: c.chat_id == 999)
             assert "邀请" in (call.body or "") and not call.keyboard
+
+
+async def test_webhook_mode_with_secret_token(sessions: SessionMaker, world: dict[str, Any], tmp_path: Path) -> None:
+    import socket
+
+    from bot.main import build_application
+    from tests.dialog_driver import make_dialog
+    from tests.telegram_harness import settings_for
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/telegram"
+    async with FakeTelegramAPI(token=TOKEN) as api:
+        app = build_application(settings_for(api, tmp_path), make_dialog(sessions, tmp_path))
+        async with app:
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_webhook(listen="127.0.0.1", port=port, url_path="telegram", webhook_url=url,
+                                            secret_token="s3cret-Token_1")
+            try:
+                assert api.webhook is not None and api.webhook["secret_token"] == "s3cret-Token_1"
+                await open_inspection(api)  # delivered by POST to the webhook
+                forged = {"message": {"message_id": 1, "date": 0, "chat": {"id": INSPECTOR, "type": "private"},
+                                      "from": {"id": INSPECTOR, "is_bot": False, "first_name": "x"}, "text": "是"}}
+                assert await api.deliver_to_webhook(url, forged, "wrong") == 403
+            finally:
+                await app.updater.stop()
+                await app.stop()
+    assert await stored_answers(sessions, world["taiping"], _year()) == {}
