@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -161,6 +161,8 @@ class DialogState(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     )
     state: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # Bumped on every write: a writer that read an older version lost a race and starts again.
+    version: int = 0
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -197,3 +199,8 @@ class ReminderLog(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, max_length=500)
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core table of a model, for the hot paths that skip the ORM's per-row work."""
+    return model.__table__  # type: ignore[attr-defined]

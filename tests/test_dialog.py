@@ -248,8 +248,10 @@ async def test_carry_forward_from_last_years_submitted_inspection(world: dict[st
     async with transaction(sessions) as s:
         version = await dialog.current_version_id(s)
         last = await q_insp.start_inspection(s, world["taiping"], world["year"] - 1, version, world["inspector"])
-        await q_insp.set_answer(s, last, "leader_named", False, world["inspector"])
-        q_insp.submit(last, world["inspector"])
+        await s.flush()
+        assert last.id is not None
+        await q_insp.set_answer(s, last.id, "leader_named", False, world["inspector"], current=None)
+        await q_insp.submit(s, last, world["inspector"])
     c = chat(world)
     await start(world, c)
     assert f"去年（{world['year'] - 1}）：否" in c.text

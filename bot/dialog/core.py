@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,16 +20,22 @@ from bot.dialog.types import Button, Input, Reply, Who
 from bot.engine import Checklist, builtin_checklist, parse_checklist
 from bot.i18n import DEFAULT_LOCALE, normalise_locale, t
 from bot.ordering import KeyedLocks
-from storage.db import SessionMaker, transaction
-from storage.models import DialogState, Identity, Person
+from storage.db import SessionMaker, Writer, write_transaction
+from storage.models import Identity, Person
 from storage.queries.checklists import ensure_checklist_version, get_checklist_version
-from storage.queries.people import person_by_identity
+from storage.queries.dialog_state import load_state, save_state
+from storage.queries.people import person_by_identity, unblock
 from storage.queries.updates import claim_update
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 STATELESS = "x"  # the sequence mark of buttons that stay valid whatever the state
+ATTEMPTS = 3  # tries when another process wrote the same person's state meanwhile
+
+
+class _Conflict(Exception):
+    """Another writer changed what this turn read; the turn starts again."""
 
 
 @dataclass
@@ -41,6 +48,7 @@ class Turn:
     state: dict[str, Any]
     locale: str
     who: Who
+    writer: Writer
 
     def t(self, key: str, **params: Any) -> str:
         return t(key, self.locale, **params)
@@ -53,6 +61,11 @@ class Turn:
         """A new prompt: buttons of earlier prompts become stale."""
         self.state["seq"] = self.seq + 1
         return self.seq
+
+    async def flush(self) -> None:
+        """Write now (to get new rows' ids): the write phase starts here for the rest of the turn."""
+        await self.writer.acquire()
+        await self.session.flush()
 
     def button(self, label: str, action: str, arg: object = "", *, stateless: bool = False) -> Button:
         mark = STATELESS if stateless else str(self.seq)
@@ -105,44 +118,61 @@ class Dialog:
         async with self.locks.hold((who.channel, who.external_id)):
             if inp.kind == "photo" and inp.photo is not None and inp.photo.fetch is not None:
                 inp = await _prefetch(inp)
-            async with transaction(self.sessions) as session:
-                update_id = inp.update_id or f"local-{uuid.uuid4().hex}"
-                # The first statement writes, so SQLite's write lock is held from here on.
+            update_id = inp.update_id or f"local-{uuid.uuid4().hex}"
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    return await self._attempt(who, inp, update_id)
+                except _Conflict as exc:
+                    log.info("conflict: %r", exc.__cause__)
+                    log.info(
+                        "%s:%s raced with another writer; attempt %d", who.channel, who.external_id, attempt
+                    )
+            raise RuntimeError(f"{who.channel}:{who.external_id} kept conflicting; giving up")
+
+    async def _attempt(self, who: Who, inp: Input, update_id: str) -> list[Reply]:
+        """Read and decide without holding SQLite's write lock, then write in one short
+        transaction: the update's claim, the state (if still at the version read) and the answers."""
+        async with self.sessions() as session, Writer(self.sessions) as writer:
+            session.sync_session.autoflush = False  # writes wait for the write phase
+            found = await person_by_identity(session, who.channel, who.external_id)
+            if found is None or not found[0].active:
+                turn = None
+                replies = await self._stranger(session, who, inp, writer)
+            else:
+                person, identity = found
+                assert person.id is not None
+                if identity.blocked:
+                    await writer.acquire()
+                    await unblock(session, identity.id or 0)
+                state, version = await load_state(session, person.id)
+                turn = Turn(self, session, person, state, self._locale_of(person), who, writer)
+                replies = await self._route(turn, inp)
+            await writer.acquire()
+            try:
                 if not await claim_update(session, who.channel, update_id):
                     log.info("duplicate update %s:%s ignored", who.channel, update_id)
+                    await session.rollback()
                     return []
-                person = await person_by_identity(session, who.channel, who.external_id)
-                if person is None or not person.active:
-                    return await self._stranger(session, who, inp)
-                await self._unblock(session, who)
-                row = await _lock_state(session, person)
-                turn = Turn(self, session, person, dict(row.state), self._locale_of(person), who)
-                replies = await self._route(turn, inp)
-                row.state = turn.state
-                row.updated_at = utcnow()
-                session.add(row)
-                return replies
+                if turn is not None and not await save_state(
+                    session, turn.person.id or 0, turn.state, version
+                ):
+                    await session.rollback()
+                    raise _Conflict
+                await session.commit()
+            except IntegrityError as exc:
+                await session.rollback()
+                raise _Conflict from exc
+            return replies
 
     def _locale_of(self, person: Person) -> str:
         return normalise_locale(person.locale) if person.locale else self.locale
 
-    async def _stranger(self, session: AsyncSession, who: Who, inp: Input) -> list[Reply]:
+    async def _stranger(self, session: AsyncSession, who: Who, inp: Input, writer: Writer) -> list[Reply]:
         if inp.kind == "command" and inp.command in self.routes.open_commands:
-            turn = Turn(self, session, Person(name=who.name, role=""), {}, normalise_locale(who.locale), who)
+            stranger = Person(name=who.name, role="")
+            turn = Turn(self, session, stranger, {}, normalise_locale(who.locale), who, writer)
             return await self.routes.commands[inp.command](turn, inp)
         return [Reply(t("access.stranger", normalise_locale(who.locale or self.locale)))]
-
-    async def _unblock(self, session: AsyncSession, who: Who) -> None:
-        ident = (
-            await session.exec(
-                select(Identity).where(
-                    Identity.channel == who.channel, Identity.external_id == who.external_id
-                )
-            )
-        ).first()
-        if ident is not None and ident.blocked:
-            ident.blocked = False
-            session.add(ident)
 
     async def _route(self, turn: Turn, inp: Input) -> list[Reply]:
         if inp.kind == "command":
@@ -193,7 +223,7 @@ class Dialog:
 
     async def mark_blocked(self, channel: str, external_id: str) -> None:
         """The channel reports the person blocked the bot: stop sending until they write again."""
-        async with transaction(self.sessions) as session:
+        async with write_transaction(self.sessions) as session:
             ident = (
                 await session.exec(
                     select(Identity).where(Identity.channel == channel, Identity.external_id == external_id)
@@ -217,17 +247,3 @@ async def _prefetch(inp: Input) -> Input:
         return data
 
     return replace(inp, photo=Photo(inp.photo.file_id, inp.photo.unique_id, cached))
-
-
-async def _lock_state(session: AsyncSession, person: Person) -> DialogState:
-    """The person's state row, locked against a second bot process (PostgreSQL); SQLite's
-    write lock, taken by the first statement of the transaction, already serialises."""
-    stmt = select(DialogState).where(DialogState.person_id == person.id)
-    if session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = (await session.exec(stmt)).first()
-    if row is None:
-        assert person.id is not None
-        row = DialogState(person_id=person.id, state={})
-        session.add(row)
-    return row

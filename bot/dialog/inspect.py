@@ -24,9 +24,9 @@ from bot.engine import (
     parse_answer,
     validate_answer,
 )
-from storage.models import Answer, Inspection, InspectionStatus, Role, Township
+from storage.models import Inspection, InspectionStatus, Role, Township
 from storage.queries import inspections as q_insp
-from storage.queries.people import can_see_township, visible_townships
+from storage.queries.people import visible_inspection, visible_township, visible_townships
 
 if TYPE_CHECKING:
     from bot.dialog.core import Routes, Turn
@@ -41,7 +41,8 @@ class Current:
     inspection: Inspection
     township: Township
     checklist: Checklist
-    answers: dict[str, Answer]
+    answers: dict[str, q_insp.Stored]
+    previous: list[Any] | None = None  # [year, answers] of the last submitted inspection before
 
     @property
     def values(self) -> dict[str, Any]:
@@ -60,6 +61,8 @@ async def cmd_inspect(turn: Turn, inp: Input) -> list[Reply]:
         return [Reply(turn.t("inspect.no_townships"))]
     if inp.text.strip():
         return await _pick_by_name(turn, townships, inp.text)
+    if len(townships) == 1:  # nothing to choose
+        return _year_prompt(turn, townships[0])
     return _township_prompt(turn, townships)
 
 
@@ -132,9 +135,7 @@ async def act_year(turn: Turn, inp: Input) -> list[Reply]:
 
 
 async def _visible_township(turn: Turn, township_id: int) -> Township | None:
-    if not await can_see_township(turn.session, turn.person, township_id):
-        return None
-    return await q_insp.get_township(turn.session, township_id)
+    return await visible_township(turn.session, turn.person, township_id)
 
 
 async def _open(turn: Turn, township_id: int, year: int) -> list[Reply]:
@@ -144,9 +145,11 @@ async def _open(turn: Turn, township_id: int, year: int) -> list[Reply]:
     session = turn.session
     inspection = await q_insp.find_inspection(session, township_id, year)
     if inspection is None:
+        await turn.writer.acquire()  # a new inspection is written now, to have its id
         version_id = await turn.dialog.current_version_id(session)
         assert turn.person.id is not None
         inspection = await q_insp.start_inspection(session, township_id, year, version_id, turn.person.id)
+        await turn.flush()
         cur = await _load(turn, inspection, township)
         return await _next(turn, cur, prefix=turn.t("inspect.started", township=township.name, year=year))
     cur = await _load(turn, inspection, township)
@@ -176,8 +179,8 @@ async def act_reopen(turn: Turn, inp: Input) -> list[Reply]:
     cur = await _current(turn)
     if cur is None or not _may_reopen(turn, cur.inspection):
         return [Reply(notice=turn.t("access.township_denied"))]
-    q_insp.reopen(cur.inspection)
-    turn.session.add(cur.inspection)
+    await turn.writer.acquire()
+    await q_insp.reopen(turn.session, cur.inspection)
     return [Reply(turn.t("inspect.reopened"), edit=True), *await _review(turn, cur)]
 
 
@@ -192,18 +195,24 @@ async def act_keep_closed(turn: Turn, inp: Input) -> list[Reply]:
 async def _load(turn: Turn, inspection: Inspection, township: Township) -> Current:
     assert inspection.id is not None
     checklist = await turn.dialog.checklist_of(turn.session, inspection.checklist_version_id)
-    return Current(inspection, township, checklist, await q_insp.answers_of(turn.session, inspection.id))
+    answers = await q_insp.answers_of(turn.session, inspection.id)
+    if turn.state.get("inspection_id") == inspection.id and "prev" in turn.state:
+        previous = turn.state["prev"]  # read once when the inspection was opened
+    else:
+        found = await q_insp.previous_answers(turn.session, township.id or 0, inspection.year)
+        previous = list(found) if found else None
+    return Current(inspection, township, checklist, answers, previous)
 
 
 async def _current(turn: Turn) -> Current | None:
     """The inspection in the state, if the person may still work on it."""
-    inspection = await q_insp.get_inspection(turn.session, int(turn.state.get("inspection_id", 0)))
-    if inspection is None:
-        return None
-    township = await _visible_township(turn, inspection.township_id)
-    if township is None:
-        return None
-    return await _load(turn, inspection, township)
+    found = await visible_inspection(turn.session, turn.person, int(turn.state.get("inspection_id", 0)))
+    return await _load(turn, *found) if found else None
+
+
+def _on(cur: Current, step: str, **extra: Any) -> dict[str, Any]:
+    """The state for a step within an inspection."""
+    return {"step": step, "inspection_id": cur.inspection.id, "prev": cur.previous, **extra}
 
 
 async def _lost(turn: Turn) -> list[Reply]:
@@ -235,12 +244,9 @@ async def _next(turn: Turn, cur: Current, after: str | None = None, prefix: str 
 
 
 async def _previous_value(turn: Turn, cur: Current, question: Question) -> tuple[int, Any] | None:
-    if question.type == QType.photo:
+    if question.type == QType.photo or cur.previous is None or question.key not in cur.previous[1]:
         return None
-    earlier = await q_insp.previous_answers(turn.session, cur.township.id or 0, cur.inspection.year)
-    if earlier is None or question.key not in earlier[1]:
-        return None
-    return earlier[0], earlier[1][question.key]
+    return cur.previous[0], cur.previous[1][question.key]
 
 
 def _photos(cur: Current, question: Question) -> int:
@@ -251,7 +257,7 @@ def _photos(cur: Current, question: Question) -> int:
 
 
 async def _ask(turn: Turn, cur: Current, question: Question, prefix: str | None = None) -> list[Reply]:
-    turn.state = {"seq": turn.seq, "step": "question", "inspection_id": cur.inspection.id, "q": question.key}
+    turn.state = {"seq": turn.seq, **_on(cur, "question", q=question.key)}
     turn.next_seq()
     if question.type == QType.multi:
         answer = cur.answers.get(question.key)
@@ -335,18 +341,23 @@ async def _store(turn: Turn, cur: Current, question: Question, value: Any, *, pr
     if problem:
         return [Reply(problem), *await _ask(turn, cur, question)]
     assert turn.person.id is not None
-    await q_insp.set_answer(
+    await _save(turn, cur, question, value)
+    shown = format_value(question, value, turn.locale)
+    return await _advance(turn, cur, question, turn.t("question.recorded", value=shown), pressed)
+
+
+async def _save(turn: Turn, cur: Current, question: Question, value: Any, *, skipped: bool = False) -> None:
+    await turn.writer.acquire()
+    assert cur.inspection.id is not None
+    cur.answers[question.key] = await q_insp.set_answer(
         turn.session,
-        cur.inspection,
+        cur.inspection.id,
         question.key,
         value,
         turn.person.id,
+        skipped=skipped,
         current=cur.answers.get(question.key),
     )
-    await turn.session.flush()
-    cur.answers = await q_insp.answers_of(turn.session, cur.inspection.id or 0)
-    shown = format_value(question, value, turn.locale)
-    return await _advance(turn, cur, question, turn.t("question.recorded", value=shown), pressed)
 
 
 async def _advance(turn: Turn, cur: Current, question: Question, note: str, pressed: bool) -> list[Reply]:
@@ -367,11 +378,7 @@ async def _add_photo(turn: Turn, cur: Current, question: Question, inp: Input) -
         await asyncio.to_thread(_write, path, data)
         photos.append({"file_id": inp.photo.file_id, "unique_id": inp.photo.unique_id, "path": str(path)})
         assert turn.person.id is not None
-        await q_insp.set_answer(
-            turn.session, cur.inspection, question.key, photos, turn.person.id, current=answer
-        )
-        await turn.session.flush()
-        cur.answers = await q_insp.answers_of(turn.session, cur.inspection.id)
+        await _save(turn, cur, question, photos)
     return await _ask(turn, cur, question, prefix=turn.t("inspect.photo_received", n=len(photos)))
 
 
@@ -432,17 +439,7 @@ async def act_skip(turn: Turn, inp: Input) -> list[Reply]:
     if question.required:
         return [Reply(notice=turn.t("question.required"))]
     assert turn.person.id is not None
-    await q_insp.set_answer(
-        turn.session,
-        cur.inspection,
-        question.key,
-        None,
-        turn.person.id,
-        skipped=True,
-        current=cur.answers.get(question.key),
-    )
-    await turn.session.flush()
-    cur.answers = await q_insp.answers_of(turn.session, cur.inspection.id or 0)
+    await _save(turn, cur, question, None, skipped=True)
     return await _advance(turn, cur, question, turn.t("question.skipped_note"), pressed=True)
 
 
@@ -484,7 +481,7 @@ async def act_photos_done(turn: Turn, inp: Input) -> list[Reply]:
 
 
 async def _review(turn: Turn, cur: Current, prefix: str | None = None) -> list[Reply]:
-    turn.state = {"seq": turn.seq, "step": "review", "inspection_id": cur.inspection.id}
+    turn.state = {"seq": turn.seq, **_on(cur, "review")}
     turn.next_seq()
     derived = derive(cur.checklist, cur.values, cur.inspection.year)
     title = turn.t("review.title", township=cur.township.name, year=cur.inspection.year)
@@ -514,8 +511,8 @@ async def act_submit(turn: Turn, inp: Input) -> list[Reply]:
     if _next_key(cur, None) is not None:  # a changed answer opened a new question
         return await _next(turn, cur, prefix=turn.t("review.missing"))
     assert turn.person.id is not None
-    q_insp.submit(cur.inspection, turn.person.id)
-    turn.session.add(cur.inspection)
+    await turn.writer.acquire()
+    await q_insp.submit(turn.session, cur.inspection, turn.person.id)
     turn.state = {"seq": turn.next_seq()}
     done = turn.t("review.submitted", township=cur.township.name, year=cur.inspection.year)
     return [Reply(done, edit=True)]

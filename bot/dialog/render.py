@@ -9,7 +9,7 @@ from bot.engine import Checklist, Derived, QType, Question, applicable, format_v
 
 if TYPE_CHECKING:
     from bot.dialog.core import Turn
-    from storage.models import Answer
+    from storage.queries.inspections import Stored
 
 SEVERITY_MARK = {"high": "🔴", "medium": "🟠", "low": "🟡", "good": "✅"}
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "good": 3}
@@ -33,7 +33,7 @@ def question_text(
     turn: Turn,
     checklist: Checklist,
     question: Question,
-    answers: dict[str, Answer],
+    answers: dict[str, Stored],
     previous: tuple[int, Any] | None,
     prefix: str | None = None,
 ) -> str:
@@ -112,7 +112,7 @@ def review_text(
     turn: Turn,
     checklist: Checklist,
     title: str,
-    answers: dict[str, Answer],
+    answers: dict[str, Stored],
     derived: Derived,
 ) -> str:
     loc = turn.locale

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Answer, AnswerChange, Inspection, InspectionStatus, Township
+from storage.models import Answer, AnswerChange, Inspection, InspectionStatus, Township, table
 from storage.types import utcnow
 
 
@@ -34,69 +39,73 @@ async def start_inspection(
         inspector_id=inspector_id,
     )
     session.add(inspection)
-    await session.flush()
     return inspection
 
 
-async def answers_of(session: AsyncSession, inspection_id: int) -> dict[str, Answer]:
-    rows = (await session.exec(select(Answer).where(Answer.inspection_id == inspection_id))).all()
-    return {a.question_key: a for a in rows}
+@dataclass(frozen=True)
+class Stored:
+    """An answer as stored: its value, or skipped."""
+
+    value: Any
+    skipped: bool = False
 
 
-def answered_values(answers: dict[str, Answer]) -> dict[str, Any]:
+async def answers_of(session: AsyncSession, inspection_id: int) -> dict[str, Stored]:
+    stmt = select(Answer.question_key, Answer.value, Answer.skipped).where(
+        Answer.inspection_id == inspection_id
+    )
+    return {key: Stored(value, skipped) for key, value, skipped in (await session.exec(stmt)).all()}
+
+
+def answered_values(answers: dict[str, Stored]) -> dict[str, Any]:
     """Question key → value, without skipped questions."""
     return {k: a.value for k, a in answers.items() if not a.skipped}
 
 
 async def set_answer(
     session: AsyncSession,
-    inspection: Inspection,
+    inspection_id: int,
     key: str,
     value: Any,
     by: int | None,
     *,
     skipped: bool = False,
-    current: Answer | None = None,
-) -> bool:
-    """Store an answer and its history row; False when nothing changed."""
-    if current is None:
-        current = (
-            await session.exec(
-                select(Answer).where(Answer.inspection_id == inspection.id, Answer.question_key == key)
-            )
-        ).first()
+    current: Stored | None,
+) -> Stored:
+    """Store an answer with its history row, unless it is unchanged; ``current`` is what is
+    stored now. Writes at once (SQL statements, not ORM objects: this is the hot path)."""
+    new = Stored(None if skipped else value, skipped)
+    if current == new:
+        return current
     now = utcnow()
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    values = {"value": new.value, "skipped": skipped, "answered_by": by, "answered_at": now}
+    conn = await session.connection()
+    upsert = insert(table(Answer)).values(inspection_id=inspection_id, question_key=key, **values)
+    await conn.execute(
+        upsert.on_conflict_do_update(index_elements=["inspection_id", "question_key"], set_=values)
+    )
     old = None if current is None or current.skipped else current.value
-    new = None if skipped else value
-    if current is not None and current.skipped == skipped and old == new:
-        return False
-    if current is None:
-        assert inspection.id is not None
-        current = Answer(inspection_id=inspection.id, question_key=key)
-    current.value, current.skipped, current.answered_by, current.answered_at = new, skipped, by, now
-    session.add(current)
-    assert inspection.id is not None
-    session.add(
-        AnswerChange(
-            inspection_id=inspection.id,
+    await conn.execute(
+        sa_insert(table(AnswerChange)).values(
+            inspection_id=inspection_id,
             question_key=key,
             old_value=old,
-            new_value=new,
+            new_value=new.value,
             changed_by=by,
             changed_at=now,
         )
     )
-    inspection.updated_at = now
-    session.add(inspection)
-    return True
+    await session.exec(update(Inspection).where(col(Inspection.id) == inspection_id).values(updated_at=now))
+    return new
 
 
 async def previous_answers(
     session: AsyncSession, township_id: int, year: int
 ) -> tuple[int, dict[str, Any]] | None:
     """The latest submitted inspection of the township before ``year``: its year and answers."""
-    stmt = (
-        select(Inspection)
+    latest = (
+        select(Inspection.id)
         .where(
             Inspection.township_id == township_id,
             Inspection.year < year,
@@ -104,19 +113,33 @@ async def previous_answers(
         )
         .order_by(col(Inspection.year).desc())
         .limit(1)
+        .scalar_subquery()
     )
-    earlier = (await session.exec(stmt)).first()
-    if earlier is None or earlier.id is None:
+    stmt = (
+        select(Inspection.year, Answer.question_key, Answer.value, Answer.skipped)
+        .join(Answer, col(Answer.inspection_id) == col(Inspection.id))
+        .where(Inspection.id == latest)
+    )
+    rows = (await session.exec(stmt)).all()
+    if not rows:
         return None
-    return earlier.year, answered_values(await answers_of(session, earlier.id))
+    return rows[0][0], {key: value for _, key, value, skipped in rows if not skipped}
 
 
-def submit(inspection: Inspection, by: int) -> None:
-    now = utcnow()
-    inspection.status = InspectionStatus.submitted
-    inspection.submitted_at, inspection.submitted_by, inspection.updated_at = now, by, now
+async def _set_status(session: AsyncSession, inspection: Inspection, **values: Any) -> None:
+    """Update an inspection's row and the object in hand alike."""
+    i = table(Inspection)
+    values["updated_at"] = utcnow()
+    await (await session.connection()).execute(update(i).where(i.c.id == inspection.id).values(**values))
+    for name, value in values.items():
+        setattr(inspection, name, value)
 
 
-def reopen(inspection: Inspection) -> None:
-    inspection.status = InspectionStatus.draft
-    inspection.updated_at = utcnow()
+async def submit(session: AsyncSession, inspection: Inspection, by: int) -> None:
+    await _set_status(
+        session, inspection, status=InspectionStatus.submitted, submitted_at=utcnow(), submitted_by=by
+    )
+
+
+async def reopen(session: AsyncSession, inspection: Inspection) -> None:
+    await _set_status(session, inspection, status=InspectionStatus.draft)

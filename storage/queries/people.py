@@ -4,19 +4,41 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import and_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Area, Assignment, Identity, Person, Role, Township
+from storage.models import Area, Assignment, Identity, Inspection, Person, Role, Township, table
 
 
-async def person_by_identity(session: AsyncSession, channel: str, external_id: str) -> Person | None:
+async def person_by_identity(
+    session: AsyncSession, channel: str, external_id: str
+) -> tuple[Person, Identity] | None:
+    """The person behind a channel account (one statement: this runs for every input)."""
+    p, i = table(Person), table(Identity)
     stmt = (
-        select(Person)
-        .join(Identity, col(Identity.person_id) == col(Person.id))
-        .where(Identity.channel == channel, Identity.external_id == external_id)
+        sa_select(p, i.c.id.label("identity_id"), i.c.blocked)
+        .join(i, i.c.person_id == p.c.id)
+        .where(i.c.channel == channel, i.c.external_id == external_id)
     )
-    return (await session.exec(stmt)).first()
+    row = (await (await session.connection()).execute(stmt)).first()
+    if row is None:
+        return None
+    fields = dict(row._mapping)
+    identity = Identity(
+        id=fields.pop("identity_id"),
+        person_id=fields["id"],
+        channel=channel,
+        external_id=external_id,
+        blocked=fields.pop("blocked"),
+    )
+    return Person(**fields), identity
+
+
+async def unblock(session: AsyncSession, identity_id: int) -> None:
+    t = table(Identity)
+    await (await session.connection()).execute(update(t).where(t.c.id == identity_id).values(blocked=False))
 
 
 async def identities_of(session: AsyncSession, person_id: int) -> Sequence[Identity]:
@@ -55,5 +77,37 @@ async def visible_townships(session: AsyncSession, person: Person) -> Sequence[T
     return (await session.exec(stmt)).all()
 
 
-async def can_see_township(session: AsyncSession, person: Person, township_id: int) -> bool:
-    return any(t.id == township_id for t in await visible_townships(session, person))
+async def visible_township(session: AsyncSession, person: Person, township_id: int) -> Township | None:
+    """The township, if the person may see it (the same rule as ``visible_townships``)."""
+    township = await session.get(Township, township_id)
+    if township is None:
+        return None
+    if person.role in (Role.admin, Role.supervisor):
+        if person.area_id is None:
+            return township if person.role == Role.admin else None
+        return township if township.area_id in await area_and_below(session, person.area_id) else None
+    assigned = await session.get(Assignment, (person.id, township_id))
+    return township if assigned is not None else None
+
+
+async def visible_inspection(
+    session: AsyncSession, person: Person, inspection_id: int
+) -> tuple[Inspection, Township] | None:
+    """An inspection and its township, if the person may see it; one statement for an inspector."""
+    i, t, a = table(Inspection), table(Township), table(Assignment)
+    stmt = sa_select(i, *(c.label(f"t_{c.name}") for c in t.c)).join(t, t.c.id == i.c.township_id)
+    stmt = stmt.where(i.c.id == inspection_id)
+    if person.role not in (Role.admin, Role.supervisor):
+        stmt = stmt.join(a, and_(a.c.township_id == t.c.id, a.c.person_id == person.id))
+    row = (await (await session.connection()).execute(stmt)).first()
+    if row is None:
+        return None
+    fields = dict(row._mapping)
+    township = Township(**{c.name: fields.pop(f"t_{c.name}") for c in t.c})
+    inspection = Inspection(**fields)
+    if (
+        person.role in (Role.admin, Role.supervisor)
+        and await visible_township(session, person, township.id or 0) is None
+    ):
+        return None
+    return inspection, township

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ProcessedUpdate
+from storage.models import ProcessedUpdate, table
 from storage.types import utcnow
 
 
@@ -18,11 +18,11 @@ async def claim_update(session: AsyncSession, channel: str, update_id: str) -> b
     write it also takes SQLite's write lock, so the work that follows is serialised."""
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     stmt = (
-        insert(ProcessedUpdate)
+        insert(table(ProcessedUpdate))
         .values(channel=channel, update_id=update_id, processed_at=utcnow())
         .on_conflict_do_nothing()
     )
-    result = await session.exec(stmt)
+    result = await (await session.connection()).execute(stmt)
     return bool(result.rowcount)
 
 

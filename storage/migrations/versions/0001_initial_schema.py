@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 16:50:31.096236
+Create Date: 2026-11-27 17:03:46.991007
 """
 
 from collections.abc import Sequence
@@ -118,6 +118,7 @@ def upgrade() -> None:
         "dialogstate",
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("state", sa.JSON(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("person_id"),

@@ -1,0 +1,176 @@
+"""Throughput of the inspection dialog against a bare echo bot, in the same run.
+
+N simulated inspectors each walk a whole checklist through the fake Bot API (typing answers
+as people do, waiting for each reply before the next, as a person on a phone would). Both
+bots run as separate processes with python-telegram-bot's own networking; the fake server and
+the drivers share this process. Prints answers/s, p50 and p99 latency, and the ratios.
+
+    python -m bench.dialog_throughput [--users 40] [--db sqlite|postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.engine import builtin_checklist
+from storage.db import make_engine, make_sessionmaker, transaction, upgrade
+from storage.models import Role
+from storage.queries.registry import add_person, get_or_create_area, upsert_township
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.test_dialog import TYPED
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+FIRST_USER = 10_000
+
+
+@dataclass
+class Result:
+    answers: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.answers / self.seconds
+
+    def p(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    def line(self, name: str) -> str:
+        return (f"{name:<18} {self.answers:>6} answers in {self.seconds:6.2f} s  {self.rate:8.1f} answers/s  "
+                f"p50 {self.p(0.5):7.1f} ms  p99 {self.p(0.99):7.1f} ms")
+
+
+async def seed(db_url: str, users: int) -> None:
+    engine = make_engine(db_url)
+    await upgrade(engine)
+    async with transaction(make_sessionmaker(engine)) as s:
+        area = await get_or_create_area(s, "压测县")
+        for i in range(users):
+            township = await upsert_township(s, area, f"压测乡{i:04d}", 10)
+            await add_person(s, f"督查员{i}", Role.inspector, area=area,
+                             identities=[("telegram", str(FIRST_USER + i))], townships=[township])
+    await engine.dispose()
+
+
+async def start(api: FakeTelegramAPI, args: list[str], env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    polls = api.stats.requests["getUpdates"]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, *args, cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api.base_url,
+             "TELEGRAM_FILE_BASE_URL": api.base_file_url, "LOG_LEVEL": "WARNING", **env},
+    )
+    while api.stats.requests["getUpdates"] <= polls:
+        if proc.returncode is not None:
+            raise SystemExit(f"{args} exited with {proc.returncode}")
+        await asyncio.sleep(0.05)
+    return proc
+
+
+async def stop(proc: asyncio.subprocess.Process) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), 20)
+    except TimeoutError:
+        proc.kill()
+
+
+async def exchange(api: FakeTelegramAPI, user: int, push: object, latencies: list[float] | None) -> str:
+    """Push one update and wait for the next message sent to the user; its text."""
+    mark = api.mark()
+    started = time.perf_counter()
+    await push  # type: ignore[misc]
+    sent = await api.wait_for_messages(user, 1, timeout=60, since=mark, edits=False)
+    if latencies is not None:
+        latencies.append(time.perf_counter() - started)
+    return sent[-1].body or ""
+
+
+async def inspector(api: FakeTelegramAPI, user: int, latencies: list[float]) -> int:
+    labels = {q.text("zh-CN"): q.key for q in builtin_checklist().questions()}
+    await exchange(api, user, api.send_text(user, "/inspect"), None)
+    await exchange(api, user, api.press_text(user, api.last_keyboard(user)[0][0][0]), None)
+    text = await exchange(api, user, api.press_text(user, api.last_keyboard(user)[0][0][0]), None)
+    answers = 0
+    while "请核对" not in text:
+        key = next(k for label, k in labels.items() if label in text)
+        if key == "photos":
+            push = api.press_text(user, "跳过 ▶")
+        else:
+            push = api.send_text(user, TYPED[key][0])
+        text = await exchange(api, user, push, latencies)
+        answers += 1
+    return answers
+
+
+async def echo_user(api: FakeTelegramAPI, user: int, count: int, latencies: list[float]) -> int:
+    for i in range(count):
+        await exchange(api, user, api.send_text(user, f"答案 {i}"), latencies)
+    return count
+
+
+async def measure(api: FakeTelegramAPI, users: list[int], run: object) -> Result:
+    latencies: list[float] = []
+    started = time.perf_counter()
+    counts = await asyncio.gather(*(run(api, u, latencies) for u in users))  # type: ignore[operator]
+    return Result(sum(counts), time.perf_counter() - started, latencies)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=40)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    opts = parser.parse_args()
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if opts.db == "sqlite":
+            db_url = f"sqlite+aiosqlite:///{work / 'bench.sqlite3'}"
+        else:
+            from tests.conftest import PG_URL, pg_admin
+
+            name = f"bench_{uuid.uuid4().hex[:8]}"
+            await pg_admin(f'CREATE DATABASE "{name}"')
+            db_url = PG_URL.rsplit("/", 1)[0] + "/" + name
+        try:
+            await seed(db_url, opts.users)
+            users = [FIRST_USER + i for i in range(opts.users)]
+            async with FakeTelegramAPI(token=TOKEN, strict_not_modified=False) as api:
+                bot = await start(api, ["-m", "bot", "run"], {"DATABASE_URL": db_url, "DATA_DIR": str(work)}, work)
+                try:
+                    dialog = await measure(api, users, inspector)
+                finally:
+                    await stop(bot)
+                per_user = max(1, dialog.answers // len(users))
+
+                async def echo_run(api: FakeTelegramAPI, user: int, lat: list[float]) -> int:
+                    return await echo_user(api, user, per_user, lat)
+
+                echo = await start(api, [str(root / "bench" / "echo_bot.py")], {}, work)
+                try:
+                    baseline = await measure(api, users, echo_run)
+                finally:
+                    await stop(echo)
+        finally:
+            if opts.db == "postgresql":
+                await pg_admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+    print(f"{opts.users} simulated inspectors, database {opts.db}")
+    print(dialog.line("inspection dialog"))
+    print(baseline.line("echo bot"))
+    print(f"throughput ratio (dialog / echo): {dialog.rate / baseline.rate:.2f}  (target >= 0.70)")
+    print(f"p50 latency ratio (dialog / echo): {dialog.p(0.5) / baseline.p(0.5):.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
