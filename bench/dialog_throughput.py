@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import os
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -48,8 +47,10 @@ class Result:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
     def line(self, name: str) -> str:
-        return (f"{name:<18} {self.answers:>6} answers in {self.seconds:6.2f} s  {self.rate:8.1f} answers/s  "
-                f"p50 {self.p(0.5):7.1f} ms  p99 {self.p(0.99):7.1f} ms")
+        return (
+            f"{name:<18} {self.answers:>6} answers in {self.seconds:6.2f} s  {self.rate:8.1f} answers/s  "
+            f"p50 {self.p(0.5):7.1f} ms  p99 {self.p(0.99):7.1f} ms"
+        )
 
 
 async def seed(db_url: str, users: int) -> None:
@@ -59,17 +60,35 @@ async def seed(db_url: str, users: int) -> None:
         area = await get_or_create_area(s, "压测县")
         for i in range(users):
             township = await upsert_township(s, area, f"压测乡{i:04d}", 10)
-            await add_person(s, f"督查员{i}", Role.inspector, area=area,
-                             identities=[("telegram", str(FIRST_USER + i))], townships=[township])
+            await add_person(
+                s,
+                f"督查员{i}",
+                Role.inspector,
+                area=area,
+                identities=[("telegram", str(FIRST_USER + i))],
+                townships=[township],
+            )
     await engine.dispose()
 
 
-async def start(api: FakeTelegramAPI, args: list[str], env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+async def start(
+    api: FakeTelegramAPI, args: list[str], env: dict[str, str], cwd: Path
+) -> asyncio.subprocess.Process:
     polls = api.stats.requests["getUpdates"]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, *args, cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api.base_url,
-             "TELEGRAM_FILE_BASE_URL": api.base_file_url, "LOG_LEVEL": "WARNING", **env},
+        sys.executable,
+        *args,
+        cwd=cwd,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": api.base_url,
+            "TELEGRAM_FILE_BASE_URL": api.base_file_url,
+            "LOG_LEVEL": "WARNING",
+            **env,
+        },
     )
     while api.stats.requests["getUpdates"] <= polls:
         if proc.returncode is not None:
@@ -132,7 +151,7 @@ async def main() -> None:
     parser.add_argument("--users", type=int, default=40)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     opts = parser.parse_args()
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).parent.parent
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if opts.db == "sqlite":
@@ -147,7 +166,9 @@ async def main() -> None:
             await seed(db_url, opts.users)
             users = [FIRST_USER + i for i in range(opts.users)]
             async with FakeTelegramAPI(token=TOKEN, strict_not_modified=False) as api:
-                bot = await start(api, ["-m", "bot", "run"], {"DATABASE_URL": db_url, "DATA_DIR": str(work)}, work)
+                bot = await start(
+                    api, ["-m", "bot", "run"], {"DATABASE_URL": db_url, "DATA_DIR": str(work)}, work
+                )
                 try:
                     dialog = await measure(api, users, inspector)
                 finally:

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.engine.cli import checklist_app
 from bot.i18n import t
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(checklist_app, name="checklist")
 
 err = Console(stderr=True, soft_wrap=True)
 

@@ -71,13 +71,26 @@ async def seed(sessions: SessionMaker, channel: str = "test") -> dict[str, Any]:
         taiping = await upsert_township(s, east, "太平乡", 12)
         chengguan = await upsert_township(s, east, "城关镇", 18)
         xinhua = await upsert_township(s, west, "新华乡", 9)
-        inspector = await add_person(s, "李督查", Role.inspector, area=east, identities=[(channel, "100")],
-                                     townships=[taiping, chengguan])
-        other = await add_person(s, "王督查", Role.inspector, area=west, identities=[(channel, "200")],
-                                 townships=[xinhua])
+        inspector = await add_person(
+            s,
+            "李督查",
+            Role.inspector,
+            area=east,
+            identities=[(channel, "100")],
+            townships=[taiping, chengguan],
+        )
+        other = await add_person(
+            s, "王督查", Role.inspector, area=west, identities=[(channel, "200")], townships=[xinhua]
+        )
         supervisor = await add_person(s, "赵主任", Role.supervisor, area=city, identities=[(channel, "300")])
-        return {"taiping": taiping.id, "chengguan": chengguan.id, "xinhua": xinhua.id,
-                "inspector": inspector.id, "other": other.id, "supervisor": supervisor.id}
+        return {
+            "taiping": taiping.id,
+            "chengguan": chengguan.id,
+            "xinhua": xinhua.id,
+            "inspector": inspector.id,
+            "other": other.id,
+            "supervisor": supervisor.id,
+        }
 
 
 def make_dialog(sessions: SessionMaker, data_dir: Path) -> Dialog:
@@ -92,8 +105,11 @@ async def state_of(sessions: SessionMaker, person_id: int) -> dict[str, Any]:
 
 async def stored_answers(sessions: SessionMaker, township_id: int, year: int) -> dict[str, Any]:
     async with sessions() as s:
-        insp = (await s.exec(select(Inspection).where(Inspection.township_id == township_id,
-                                                      Inspection.year == year))).first()
+        insp = (
+            await s.exec(
+                select(Inspection).where(Inspection.township_id == township_id, Inspection.year == year)
+            )
+        ).first()
         if insp is None:
             return {}
         rows = (await s.exec(select(Answer).where(Answer.inspection_id == insp.id))).all()

@@ -32,7 +32,9 @@ def settings_for(api: FakeTelegramAPI, data_dir: Path, **extra: Any) -> Settings
 
 
 @asynccontextmanager
-async def running_bot(api: FakeTelegramAPI, sessions: SessionMaker, data_dir: Path) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+async def running_bot(
+    api: FakeTelegramAPI, sessions: SessionMaker, data_dir: Path
+) -> AsyncIterator[Application]:  # type: ignore[type-arg]
     """The bot's own Application, polling the fake with PTB's own networking."""
     dialog: Dialog = make_dialog(sessions, data_dir)
     app = build_application(settings_for(api, data_dir), dialog)
@@ -55,8 +57,13 @@ def is_prompt(call: BotCall) -> bool:
     return call.method == "sendMessage" and any(m in body for m in ("【", "请核对", "请选择"))
 
 
-async def act(api: FakeTelegramAPI, push: Callable[[], Awaitable[int]], *,
-              until: Callable[[BotCall], bool] = is_prompt, timeout: float = 10) -> BotCall:
+async def act(
+    api: FakeTelegramAPI,
+    push: Callable[[], Awaitable[int]],
+    *,
+    until: Callable[[BotCall], bool] = is_prompt,
+    timeout: float = 10,  # noqa: ASYNC109
+) -> BotCall:
     """Push one update and wait for the bot's answer to it."""
     mark = api.mark()
     await push()

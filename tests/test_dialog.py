@@ -52,8 +52,7 @@ TYPED: dict[str, tuple[str, Any]] = {
 async def world(sessions: SessionMaker, tmp_path: Path) -> dict[str, Any]:
     ids = await seed(sessions)
     dialog = make_dialog(sessions, tmp_path)
-    return {**ids, "dialog": dialog, "sessions": sessions, "data_dir": tmp_path,
-            "year": dialog.now_year()}
+    return {**ids, "dialog": dialog, "sessions": sessions, "data_dir": tmp_path, "year": dialog.now_year()}
 
 
 def chat(world: dict[str, Any], external_id: str = "100") -> Chat:
@@ -94,7 +93,7 @@ async def test_whole_checklist_is_stored_reviewed_and_submitted(world: dict[str,
     for key, (_typed, value) in TYPED.items():
         assert stored[key] == value, key
     assert stored["photos"][0]["unique_id"] == "ph1"
-    assert Path(stored["photos"][0]["path"]).read_bytes() == b"\xff\xd8jpeg-bytes"
+    assert Path(stored["photos"][0]["path"]).read_bytes() == b"\xff\xd8jpeg-bytes"  # noqa: ASYNC240
     # The review card: every section, the flags, the score, and three buttons.
     assert "请核对" in c.text and "【村(社区)】" in c.text and "得分" in c.text
     assert {"✔ 提交", "✎ 修改", "稍后继续"} <= set(c.labels())
@@ -247,7 +246,9 @@ async def test_carry_forward_from_last_years_submitted_inspection(world: dict[st
     dialog = world["dialog"]
     async with transaction(sessions) as s:
         version = await dialog.current_version_id(s)
-        last = await q_insp.start_inspection(s, world["taiping"], world["year"] - 1, version, world["inspector"])
+        last = await q_insp.start_inspection(
+            s, world["taiping"], world["year"] - 1, version, world["inspector"]
+        )
         await s.flush()
         assert last.id is not None
         await q_insp.set_answer(s, last.id, "leader_named", False, world["inspector"], current=None)

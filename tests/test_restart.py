@@ -49,8 +49,14 @@ async def start_bot(api: FakeTelegramAPI, db_url: str, data_dir: Path) -> asynci
     }
     polls = api.stats.requests["getUpdates"]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=data_dir,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=data_dir,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     for _ in range(600):  # up to a minute for the interpreter, the migrations and the first poll
         if api.stats.requests["getUpdates"] > polls:
@@ -101,13 +107,20 @@ async def test_sigkill_mid_checklist_loses_nothing(db_url: str, tmp_path: Path) 
                     assert await key() == expected_next
                 else:
                     assert await key() not in after
-                await act(api, lambda: api.send_text(INSPECTOR, "/cancel"), until=lambda c: "已保存" in (c.body or ""))
+                await act(
+                    api,
+                    lambda: api.send_text(INSPECTOR, "/cancel"),
+                    until=lambda c: "已保存" in (c.body or ""),
+                )
             finally:
                 proc.send_signal(signal.SIGTERM)
                 await proc.wait()
         async with sessions() as s:
-            changes = (await s.exec(select(AnswerChange.question_key, func.count()).group_by(
-                AnswerChange.question_key))).all()
+            changes = (
+                await s.exec(
+                    select(AnswerChange.question_key, func.count()).group_by(AnswerChange.question_key)
+                )
+            ).all()
         assert all(n == 1 for _, n in changes), changes  # nothing applied twice
     finally:
         await engine.dispose()

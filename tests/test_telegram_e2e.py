@@ -21,13 +21,21 @@ async def current_key(sessions: SessionMaker, person_id: int) -> str | None:
 
 
 async def open_inspection(api: FakeTelegramAPI) -> None:
-    await act(api, lambda: api.send_text(INSPECTOR, "/inspect"), until=lambda c: "请选择要检查的乡镇" in (c.body or ""))
-    await act(api, lambda: api.press_text(INSPECTOR, "太平乡"), until=lambda c: "请选择检查年度" in (c.body or ""))
+    await act(
+        api,
+        lambda: api.send_text(INSPECTOR, "/inspect"),
+        until=lambda c: "请选择要检查的乡镇" in (c.body or ""),
+    )
+    await act(
+        api, lambda: api.press_text(INSPECTOR, "太平乡"), until=lambda c: "请选择检查年度" in (c.body or "")
+    )
     year = next(label for row in api.last_keyboard(INSPECTOR) for label, _ in row if "本年度" in label)
     await act(api, lambda: api.press_text(INSPECTOR, year), until=lambda c: "【" in (c.body or ""))
 
 
-async def answer_until(api: FakeTelegramAPI, sessions: SessionMaker, person: int, stop: str | None) -> list[str]:
+async def answer_until(
+    api: FakeTelegramAPI, sessions: SessionMaker, person: int, stop: str | None
+) -> list[str]:
     asked: list[str] = []
     while (key := await current_key(sessions, person)) is not None and key != stop:
         asked.append(key)
@@ -47,22 +55,27 @@ async def world(sessions: SessionMaker) -> dict[str, Any]:
     return await seed(sessions, channel="telegram")
 
 
-async def test_inspector_completes_a_checklist(sessions: SessionMaker, world: dict[str, Any], tmp_path: Path) -> None:
+async def test_inspector_completes_a_checklist(
+    sessions: SessionMaker, world: dict[str, Any], tmp_path: Path
+) -> None:
     async with FakeTelegramAPI(token=TOKEN) as api, running_bot(api, sessions, tmp_path):
-        menus = {lang: {c["command"]: c["description"] for c in cmds} for (_, lang), cmds in api.commands.items()}
+        menus = {
+            lang: {c["command"]: c["description"] for c in cmds} for (_, lang), cmds in api.commands.items()
+        }
         assert menus[""]["inspect"] == "开始或继续检查" and menus["en"]["inspect"].startswith("Start")
         await open_inspection(api)
         asked = await answer_until(api, sessions, world["inspector"], None)
         assert "notes" in asked and "photos" in asked
         review = api.last_message(INSPECTOR)
         assert review is not None and "请核对" in (review.body or "")
-        await act(api, lambda: api.press_text(INSPECTOR, "✔ 提交"),
-                  until=lambda c: "已提交" in (c.body or ""))
+        await act(
+            api, lambda: api.press_text(INSPECTOR, "✔ 提交"), until=lambda c: "已提交" in (c.body or "")
+        )
     stored = await stored_answers(sessions, world["taiping"], _year())
     assert stored["filed_up_to"] == 2006 and stored["villages_established"] == 10
     assert stored["leader_named"] is True and stored["protections"] == ["fire", "theft"]
     photo = stored["photos"][0]
-    assert Path(photo["path"]).read_bytes() == b"\xff\xd8photo"
+    assert Path(photo["path"]).read_bytes() == b"\xff\xd8photo"  # noqa: ASYNC240
 
 
 def _year() -> int:
@@ -107,7 +120,9 @@ async def test_wrong_input_back_skip_stale_sticker_duplicate(
         await api.wait_for(lambda c: "已记录" in (c.body or ""), since=mark)
         mark = api.mark()
         await api.push_duplicate(update_id)
-        await act(api, lambda: api.send_text(INSPECTOR, "/help"), until=lambda c: "/inspect" in (c.body or ""))
+        await act(
+            api, lambda: api.send_text(INSPECTOR, "/help"), until=lambda c: "/inspect" in (c.body or "")
+        )
         assert not any("已记录" in (c.body or "") for c in api.messages(INSPECTOR, since=mark))
         # Skip an optional question.
         await answer_until(api, sessions, person, "photos")
@@ -142,7 +157,9 @@ async def test_stranger_gets_one_line(sessions: SessionMaker, world: dict[str, A
             assert "邀请" in (call.body or "") and not call.keyboard
 
 
-async def test_webhook_mode_with_secret_token(sessions: SessionMaker, world: dict[str, Any], tmp_path: Path) -> None:
+async def test_webhook_mode_with_secret_token(
+    sessions: SessionMaker, world: dict[str, Any], tmp_path: Path
+) -> None:
     import socket
 
     from bot.main import build_application
@@ -158,13 +175,25 @@ async def test_webhook_mode_with_secret_token(sessions: SessionMaker, world: dic
         async with app:
             await app.start()
             assert app.updater is not None
-            await app.updater.start_webhook(listen="127.0.0.1", port=port, url_path="telegram", webhook_url=url,
-                                            secret_token="s3cret-Token_1")
+            await app.updater.start_webhook(
+                listen="127.0.0.1",
+                port=port,
+                url_path="telegram",
+                webhook_url=url,
+                secret_token="s3cret-Token_1",
+            )
             try:
                 assert api.webhook is not None and api.webhook["secret_token"] == "s3cret-Token_1"
                 await open_inspection(api)  # delivered by POST to the webhook
-                forged = {"message": {"message_id": 1, "date": 0, "chat": {"id": INSPECTOR, "type": "private"},
-                                      "from": {"id": INSPECTOR, "is_bot": False, "first_name": "x"}, "text": "是"}}
+                forged = {
+                    "message": {
+                        "message_id": 1,
+                        "date": 0,
+                        "chat": {"id": INSPECTOR, "type": "private"},
+                        "from": {"id": INSPECTOR, "is_bot": False, "first_name": "x"},
+                        "text": "是",
+                    }
+                }
                 assert await api.deliver_to_webhook(url, forged, "wrong") == 403
             finally:
                 await app.updater.stop()

@@ -530,7 +530,7 @@ async def act_edit(turn: Turn, inp: Input) -> list[Reply]:
         for i, s in enumerate(cur.checklist.sections)
         if any(applicable(q, values) for q in s.questions)
     ]
-    rows = render._pairs(buttons) + [[turn.button(turn.t("review.back_to_review"), "rv")]]
+    rows = [*render._pairs(buttons), [turn.button(turn.t("review.back_to_review"), "rv")]]
     return [Reply(turn.t("review.pick_section"), rows, edit=True)]
 
 
