@@ -29,6 +29,7 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench.dialog_throughput
+	$(BIN)/python -m bench.summary_scale
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -87,6 +87,7 @@ async def start(
             "TELEGRAM_API_BASE_URL": api.base_url,
             "TELEGRAM_FILE_BASE_URL": api.base_file_url,
             "LOG_LEVEL": "WARNING",
+            "REMINDERS_ENABLED": "false",
             **env,
         },
     )

@@ -7,9 +7,13 @@ import sys
 import typer
 from rich.console import Console
 
+from bot.admin import cli as admin_cli
 from bot.config import Settings, SettingsError, load_settings
 from bot.engine.cli import checklist_app
 from bot.i18n import t
+from bot.reminders.cli import deadline_app, reminders_app
+from bot.reports import cli as reports_cli
+from bot.wecom.cli import wecom_app
 
 app = typer.Typer(
     help="档案督查助手 — the archive inspection bot.",
@@ -20,6 +24,16 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(checklist_app, name="checklist")
+app.add_typer(admin_cli.townships_app, name="townships")
+app.add_typer(admin_cli.users_app, name="users")
+app.command("invite")(admin_cli.invite)
+app.command("assign")(admin_cli.assign)
+app.command("unassign")(admin_cli.unassign)
+app.add_typer(reminders_app, name="reminders")
+app.add_typer(deadline_app, name="deadline")
+app.add_typer(wecom_app, name="wecom")
+app.command("report")(reports_cli.report)
+app.command("export")(reports_cli.export)
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -50,10 +64,12 @@ def _safe_url(url: str) -> str:
 
 @app.command()
 def run() -> None:
-    """Run the bot (long polling, or a webhook when WEBHOOK_URL is set)."""
+    """Run the bot: Telegram (long polling, or a webhook when WEBHOOK_URL is set) and, when the
+    WECOM_* settings are present, the WeCom callback server beside it (or alone)."""
     settings = settings_or_exit()
-    if not settings.token:
+    if not settings.token and not settings.wecom_enabled:
         err.print(t("cli.no_token", settings.bot_locale), highlight=False)
+        err.print(t("wecom.setup_hint", settings.bot_locale), highlight=False)
         raise typer.Exit(1)
     from bot.main import run_bot
 

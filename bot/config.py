@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_file_base_url: str = "https://api.telegram.org/file/bot"
+    # The bot's @username, for invitation links (t.me/<username>?start=<code>); the running
+    # bot learns it from Telegram, the command line needs it set.
+    telegram_bot_username: str | None = Field(default=None, pattern=r"^@?[A-Za-z][A-Za-z0-9_]{3,31}$")
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
     bot_timezone: str = "Asia/Shanghai"
@@ -32,6 +35,34 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The supervision report (/report, `archive-bot report`): who issues it and to whom it goes.
+    report_issuer: str = Field(default="市委督查室", min_length=1, max_length=100)
+    report_addressee: str = Field(default="市委办公室、市人民政府办公室", min_length=1, max_length=200)
+    # Reminders (see bot/reminders/rules.py): on or off, the local time they go out, the cadence.
+    reminders_enabled: bool = True
+    reminder_time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    reminder_monthly_from_month: int = Field(default=10, ge=1, le=12)
+    reminder_weekly_within_days: int = Field(default=30, ge=1, le=366)
+    reminder_daily_within_days: int = Field(default=7, ge=1, le=366)
+    reminder_overdue_for_days: int = Field(default=31, ge=0, le=366)
+    # Messages per second for reminder fan-out (Telegram allows about 30 overall).
+    reminder_rate_per_second: float = Field(default=28.0, gt=0, le=30)
+    # WeCom (企业微信): a self-built application in callback mode; all five of corp id, agent id,
+    # secret, token and EncodingAESKey, or none of them.
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = Field(default=None, ge=0)
+    wecom_secret: SecretStr | None = None
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None
+    wecom_callback_host: str = "127.0.0.1"
+    wecom_callback_port: int = Field(default=8080, ge=1, le=65535)
+    wecom_callback_path: str = "/wecom/callback"
+    wecom_api_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin"
+
+    @field_validator("telegram_bot_username", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -64,6 +95,67 @@ class Settings(BaseSettings):
                 raise ValueError("must be 1-256 characters of letters, digits, _ and -")
         return value
 
+    @field_validator(
+        "wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("wecom_corp_id")
+    @classmethod
+    def _corp_id(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 64 or not value.isascii() or not value.isalnum()):
+            raise ValueError("must be the CorpID (我的企业 → 企业信息), letters and digits")
+        return value
+
+    @field_validator("wecom_token")
+    @classmethod
+    def _wecom_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # The Token of the application's API receive settings: up to 32 letters and digits.
+        if value is not None:
+            raw = value.get_secret_value()
+            if len(raw) > 32 or not raw.isascii() or not raw.isalnum():
+                raise ValueError("must be 1-32 letters and digits (the Token of 接收消息 → 设置API接收)")
+        return value
+
+    @field_validator("wecom_aes_key")
+    @classmethod
+    def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from bot.wecom.crypto import aes_key
+
+            try:
+                aes_key(value.get_secret_value())
+            except ValueError as exc:
+                raise ValueError(f"the EncodingAESKey {exc}") from None
+        return value
+
+    @field_validator("wecom_callback_path")
+    @classmethod
+    def _callback_path(cls, value: str) -> str:
+        if not value.startswith("/") or any(c.isspace() for c in value):
+            raise ValueError("must be a URL path starting with /, e.g. /wecom/callback")
+        return value
+
+    @field_validator("wecom_api_base_url")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (or http:// for a local test server)")
+        return value.rstrip("/")
+
+    @property
+    def wecom_missing(self) -> str | None:
+        """The first WeCom setting missing while another is set (None: all or none are set)."""
+        fields = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key")
+        unset = [name for name in fields if getattr(self, name) is None]
+        return unset[0].upper() if 0 < len(unset) < len(fields) else None
+
+    @property
+    def wecom_enabled(self) -> bool:
+        return self.wecom_corp_id is not None and self.wecom_missing is None
+
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'archive-bot.sqlite3'}"
@@ -80,11 +172,14 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment; a bad one raises SettingsError naming it in one line."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]).upper() if err["loc"] else "settings"
         raise SettingsError(f"Invalid setting {name}: {err['msg']}") from None
+    if missing := settings.wecom_missing:
+        raise SettingsError(f"Invalid setting {missing}: required when the other WECOM_* settings are set")
+    return settings
 
 
 @cache

@@ -23,6 +23,11 @@ def show(replies: list[Reply]) -> list[str]:
     """Print replies; returns the button payloads in the order they were numbered."""
     payloads: list[str] = []
     for reply in replies:
+        if reply.to is not None:  # a notification to someone else: shown, not pressable here
+            out.print(f"→ {reply.to[0]}:{reply.to[1]}", style="dim", markup=False)
+            out.print(reply.text, style="dim", markup=False)
+            out.print()
+            continue
         if reply.notice:
             out.print(f"[yellow]({reply.notice})[/yellow]")
         if reply.text:

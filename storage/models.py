@@ -120,6 +120,8 @@ class Inspection(SQLModel, table=True):
     returned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     returned_by: int | None = Field(default=None, foreign_key="person.id")
     return_comment: str | None = Field(default=None, max_length=1000)
+    # The questions the supervisor asked to fix when returning (question keys), if any.
+    return_questions: list[str] | None = Field(default=None, sa_type=JSON)
 
 
 class Answer(SQLModel, table=True):
@@ -152,6 +154,48 @@ class AnswerChange(SQLModel, table=True):
     new_value: Any = Field(default=None, sa_type=JSON)
     changed_by: int | None = Field(default=None, foreign_key="person.id")
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StatusChange(SQLModel, table=True):
+    """Every change of an inspection's status (submitted, returned, reopened): who, when, why."""
+
+    __table_args__ = (Index("ix_statuschange_inspection", "inspection_id", "changed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("inspection.id", ondelete="CASCADE"), nullable=False)
+    )
+    status: str = Field(max_length=16)
+    changed_by: int | None = Field(default=None, foreign_key="person.id")
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    comment: str | None = Field(default=None, max_length=1000)
+
+
+class Invite(SQLModel, table=True):
+    """A one-time invitation: whoever sends ``/start <code>`` first, before it expires, becomes
+    this person. Only a hash of the code is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=16)
+    area_id: int | None = Field(default=None, foreign_key="area.id")
+    name: str | None = Field(default=None, max_length=64)
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by: int | None = Field(default=None, foreign_key="person.id")
+
+
+class InviteTownship(SQLModel, table=True):
+    """A township the invited inspector will be assigned to."""
+
+    invite_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("invite.id", ondelete="CASCADE"), primary_key=True)
+    )
+    township_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("township.id", ondelete="CASCADE"), primary_key=True)
+    )
 
 
 class DialogState(SQLModel, table=True):

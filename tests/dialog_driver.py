@@ -29,7 +29,7 @@ class Chat:
         if inp.update_id is None:
             inp = Input(inp.kind, inp.text, inp.command, inp.data, inp.photo, update_id=f"u{next(_ids)}")
         self.replies = await self.dialog.handle(self.who, inp)
-        shown = [b for r in self.replies for row in r.buttons for b in row]
+        shown = [b for r in self.replies if r.to is None for row in r.buttons for b in row]
         if shown:
             self.buttons = shown
         return self.replies
@@ -52,7 +52,13 @@ class Chat:
 
     @property
     def text(self) -> str:
-        return "\n".join(r.text for r in self.replies if r.text)
+        """What this person was shown (notifications to others are in ``notes``)."""
+        return "\n".join(r.text for r in self.replies if r.text and r.to is None)
+
+    @property
+    def notes(self) -> list[Reply]:
+        """Messages the last input sent to other people."""
+        return [r for r in self.replies if r.to is not None]
 
     @property
     def notice(self) -> str:

@@ -27,7 +27,7 @@ def settings_for(api: FakeTelegramAPI, data_dir: Path, **extra: Any) -> Settings
         telegram_api_base_url=api.base_url,
         telegram_file_base_url=api.base_file_url,
         data_dir=data_dir,
-        **extra,
+        **{"reminders_enabled": False, **extra},
     )
 
 

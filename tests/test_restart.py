@@ -46,6 +46,7 @@ async def start_bot(api: FakeTelegramAPI, db_url: str, data_dir: Path) -> asynci
         "TELEGRAM_FILE_BASE_URL": api.base_file_url,
         "DATABASE_URL": db_url,
         "DATA_DIR": str(data_dir),
+        "REMINDERS_ENABLED": "false",
     }
     polls = api.stats.requests["getUpdates"]
     proc = await asyncio.create_subprocess_exec(

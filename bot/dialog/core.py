@@ -13,7 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dialog.types import Button, Input, Reply, Who
@@ -21,10 +20,10 @@ from bot.engine import Checklist, builtin_checklist, parse_checklist
 from bot.i18n import DEFAULT_LOCALE, normalise_locale, t
 from bot.ordering import KeyedLocks
 from storage.db import SessionMaker, Writer, write_transaction
-from storage.models import Identity, Person
+from storage.models import Person
 from storage.queries.checklists import ensure_checklist_version, get_checklist_version
 from storage.queries.dialog_state import load_state, save_state
-from storage.queries.people import person_by_identity, unblock
+from storage.queries.people import person_by_identity, set_blocked, unblock
 from storage.queries.updates import claim_update
 from storage.types import utcnow
 
@@ -95,6 +94,7 @@ class Dialog:
         tz: ZoneInfo,
         locale: str = DEFAULT_LOCALE,
         checklist: Checklist | None = None,
+        bot_username: str | None = None,
     ) -> None:
         self.sessions = sessions
         self.data_dir = data_dir
@@ -105,10 +105,20 @@ class Dialog:
         self.locks = KeyedLocks()
         self._checklists: dict[int, Checklist] = {}
         self._current_version_id: int | None = None
-        from bot.dialog import general, inspect
+        # The channel's public name, for invitation links (Telegram: t.me/<name>?start=<code>).
+        self.bot_username = bot_username
+        from bot.dialog import access, general, history, inspect, returns
 
         general.register(self.routes)
         inspect.register(self.routes)
+        from bot.dialog import deadlines
+
+        deadlines.register(self.routes)
+        from bot.dialog import reports
+
+        reports.register(self.routes)
+        for module in (access, history, returns):
+            module.register(self.routes)
 
     def now_year(self) -> int:
         return utcnow().astimezone(self.tz).year
@@ -224,14 +234,7 @@ class Dialog:
     async def mark_blocked(self, channel: str, external_id: str) -> None:
         """The channel reports the person blocked the bot: stop sending until they write again."""
         async with write_transaction(self.sessions) as session:
-            ident = (
-                await session.exec(
-                    select(Identity).where(Identity.channel == channel, Identity.external_id == external_id)
-                )
-            ).first()
-            if ident is not None:
-                ident.blocked = True
-                session.add(ident)
+            await set_blocked(session, channel, external_id, True)
 
 
 async def _prefetch(inp: Input) -> Input:

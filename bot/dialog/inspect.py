@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.dialog import render
+from bot.dialog import render, returns
 from bot.dialog.types import Input, Reply
 from bot.engine import (
     Checklist,
@@ -180,7 +180,7 @@ async def act_reopen(turn: Turn, inp: Input) -> list[Reply]:
     if cur is None or not _may_reopen(turn, cur.inspection):
         return [Reply(notice=turn.t("access.township_denied"))]
     await turn.writer.acquire()
-    await q_insp.reopen(turn.session, cur.inspection)
+    await q_insp.reopen(turn.session, cur.inspection, turn.person.id)
     return [Reply(turn.t("inspect.reopened"), edit=True), *await _review(turn, cur)]
 
 
@@ -238,6 +238,8 @@ def _next_key(cur: Current, after: str | None) -> str | None:
 
 async def _next(turn: Turn, cur: Current, after: str | None = None, prefix: str | None = None) -> list[Reply]:
     key = _next_key(cur, after)
+    if key is None:  # a returned inspection walks the questions the supervisor asked to fix
+        key = returns.next_to_fix(cur, after)
     if key is None:
         return await _review(turn, cur, prefix)
     return await _ask(turn, cur, cur.checklist.question(key), prefix)
@@ -512,10 +514,11 @@ async def act_submit(turn: Turn, inp: Input) -> list[Reply]:
         return await _next(turn, cur, prefix=turn.t("review.missing"))
     assert turn.person.id is not None
     await turn.writer.acquire()
+    was = cur.inspection.status
     await q_insp.submit(turn.session, cur.inspection, turn.person.id)
     turn.state = {"seq": turn.next_seq()}
     done = turn.t("review.submitted", township=cur.township.name, year=cur.inspection.year)
-    return [Reply(done, edit=True)]
+    return [Reply(done, edit=True), *await returns.after_submit(turn, cur.inspection, cur.township, was)]
 
 
 async def act_edit(turn: Turn, inp: Input) -> list[Reply]:

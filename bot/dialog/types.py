@@ -57,7 +57,9 @@ class Button:
 @dataclass
 class Reply:
     """One message to show. ``edit`` asks to replace the message whose button was pressed;
-    ``notice`` is a short toast for a button press (Telegram's callback answer)."""
+    ``notice`` is a short toast for a button press (Telegram's callback answer). ``to``
+    addresses the message to someone else's account (channel, external id) instead of the
+    sender: a notification, sent by the channel that account is on."""
 
     text: str = ""
     buttons: list[list[Button]] = field(default_factory=list)
@@ -65,3 +67,4 @@ class Reply:
     notice: str | None = None
     file: Path | None = None  # a document or picture to send with ``text`` as caption
     photo: bool = False  # send ``file`` as a picture rather than a document
+    to: tuple[str, str] | None = None

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
 from bot.dialog import Dialog, Input, Reply, Who
@@ -67,12 +67,14 @@ def markup(reply: Reply) -> InlineKeyboardMarkup | None:
 async def deliver(
     update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply], pressed: Message | None = None
 ) -> None:
-    """Send the replies in order; an ``edit`` reply replaces the message whose button was pressed."""
+    """Send the replies in order; an ``edit`` reply replaces the message whose button was pressed.
+    Replies addressed to someone else (notifications) go to their chats after the sender's own."""
     chat = update.effective_chat
     assert chat is not None
     bot = context.bot
+    own = [r for r in replies if r.to is None]
     try:
-        for reply in replies:
+        for reply in own:
             if reply.edit and pressed is not None:
                 with suppress(BadRequest):  # "message is not modified" and too-old messages
                     await with_retry(
@@ -91,6 +93,33 @@ async def deliver(
     except Forbidden:
         log.info("chat %s blocked the bot; marking inactive", chat.id)
         await dialog_of(context).mark_blocked("telegram", str(chat.id))
+    for reply in replies:
+        if reply.to is not None:
+            await notify(context, reply)
+
+
+async def notify(context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
+    """Send a notification to the account it is addressed to, if that account is on Telegram
+    (others are sent by their own channel). A failure is logged and does not stop the rest."""
+    assert reply.to is not None
+    channel, external_id = reply.to
+    wecom = context.application.bot_data.get("wecom")
+    if channel == "wecom" and wecom is not None:  # both channels in one process
+        await wecom.sender.send(channel, external_id, reply.text, reply.buttons)
+        return
+    if channel != "telegram" or not external_id.lstrip("-").isdigit():
+        log.info("notification for %s:%s has no channel running here", channel, external_id)
+        return
+    chat_id = int(external_id)
+    try:
+        await with_retry(
+            lambda: context.bot.send_message(chat_id, reply.text, reply_markup=markup(reply)), "notify"
+        )
+    except Forbidden:
+        log.info("chat %s blocked the bot; marking inactive", chat_id)
+        await dialog_of(context).mark_blocked("telegram", external_id)
+    except TelegramError as exc:
+        log.warning("notification to chat %s failed: %s", chat_id, exc)
 
 
 async def _send_file(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply) -> None:

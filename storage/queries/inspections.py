@@ -12,7 +12,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Answer, AnswerChange, Inspection, InspectionStatus, Township, table
+from storage.models import (
+    Answer,
+    AnswerChange,
+    Inspection,
+    InspectionStatus,
+    StatusChange,
+    Township,
+    table,
+)
 from storage.types import utcnow
 
 
@@ -135,11 +143,49 @@ async def _set_status(session: AsyncSession, inspection: Inspection, **values: A
         setattr(inspection, name, value)
 
 
+async def _record_status(
+    session: AsyncSession, inspection_id: int | None, status: str, by: int | None, comment: str | None = None
+) -> None:
+    await (await session.connection()).execute(
+        sa_insert(table(StatusChange)).values(
+            inspection_id=inspection_id, status=status, changed_by=by, changed_at=utcnow(), comment=comment
+        )
+    )
+
+
 async def submit(session: AsyncSession, inspection: Inspection, by: int) -> None:
     await _set_status(
         session, inspection, status=InspectionStatus.submitted, submitted_at=utcnow(), submitted_by=by
     )
+    await _record_status(session, inspection.id, InspectionStatus.submitted, by)
 
 
-async def reopen(session: AsyncSession, inspection: Inspection) -> None:
+async def reopen(session: AsyncSession, inspection: Inspection, by: int | None = None) -> None:
     await _set_status(session, inspection, status=InspectionStatus.draft)
+    await _record_status(session, inspection.id, InspectionStatus.draft, by)
+
+
+async def return_inspection(
+    session: AsyncSession, inspection: Inspection, by: int, comment: str, questions: list[str]
+) -> bool:
+    """Send a submitted inspection back to its inspector; False if it is no longer submitted
+    (someone reopened or returned it meanwhile)."""
+    i = table(Inspection)
+    now = utcnow()
+    values = {
+        "status": InspectionStatus.returned,
+        "returned_at": now,
+        "returned_by": by,
+        "return_comment": comment,
+        "return_questions": questions or None,
+        "updated_at": now,
+    }
+    result = await (await session.connection()).execute(
+        update(i).where(i.c.id == inspection.id, i.c.status == InspectionStatus.submitted).values(**values)
+    )
+    if not result.rowcount:
+        return False
+    for name, value in values.items():
+        setattr(inspection, name, value)
+    await _record_status(session, inspection.id, InspectionStatus.returned, by, comment)
+    return True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import and_, update
 from sqlalchemy import select as sa_select
@@ -34,6 +34,18 @@ async def person_by_identity(
         blocked=fields.pop("blocked"),
     )
     return Person(**fields), identity
+
+
+async def set_blocked(session: AsyncSession, channel: str, external_id: str, blocked: bool) -> None:
+    """Record that the person blocked the bot on a channel (or wrote again)."""
+    t = table(Identity)
+    stmt = update(t).where(t.c.channel == channel, t.c.external_id == external_id).values(blocked=blocked)
+    await (await session.connection()).execute(stmt)
+
+
+async def set_muted(session: AsyncSession, person_id: int, muted: bool) -> None:
+    t = table(Person)
+    await (await session.connection()).execute(update(t).where(t.c.id == person_id).values(muted=muted))
 
 
 async def unblock(session: AsyncSession, identity_id: int) -> None:
@@ -111,3 +123,81 @@ async def visible_inspection(
     ):
         return None
     return inspection, township
+
+
+async def search_visible_townships(
+    session: AsyncSession, person: Person, text: str, limit: int = 25
+) -> list[Township]:
+    """Townships the person may see whose name is ``text`` exactly, else contains it; with no
+    text, the first ``limit`` by name (filtered in SQL: an administrator of a whole country
+    has tens of thousands)."""
+    wanted = text.strip()
+    stmt = select(Township)
+    if person.role in (Role.admin, Role.supervisor):
+        if person.area_id is not None:
+            stmt = stmt.where(col(Township.area_id).in_(await area_and_below(session, person.area_id)))
+        elif person.role != Role.admin:
+            return []
+    else:
+        stmt = stmt.join(Assignment, col(Assignment.township_id) == col(Township.id)).where(
+            Assignment.person_id == person.id
+        )
+    if not wanted:
+        return list((await session.exec(stmt.order_by(Township.name).limit(limit))).all())
+    exact = (await session.exec(stmt.where(Township.name == wanted).order_by(col(Township.id)))).all()
+    if exact:
+        return list(exact)
+    pattern = "%" + wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    like = stmt.where(col(Township.name).like(pattern, escape="\\")).order_by(Township.name).limit(limit)
+    return list((await session.exec(like)).all())
+
+
+async def area_with_parents(session: AsyncSession, area_id: int) -> list[int]:
+    """The area and the areas it is nested in, nearest first."""
+    parents = dict((await session.exec(select(Area.id, Area.parent_id))).all())
+    chain = [area_id]
+    while (parent := parents.get(chain[-1])) is not None and parent not in chain:
+        chain.append(parent)
+    return chain
+
+
+async def supervisors_over(session: AsyncSession, township: Township) -> Sequence[Person]:
+    """Active supervisors whose area holds the township."""
+    chain = await area_with_parents(session, township.area_id)
+    stmt = select(Person).where(
+        Person.role == Role.supervisor, col(Person.active).is_(True), col(Person.area_id).in_(chain)
+    )
+    return (await session.exec(stmt.order_by(col(Person.id)))).all()
+
+
+async def accounts_of(session: AsyncSession, person_ids: Iterable[int]) -> list[tuple[Person, Identity]]:
+    """The accounts messages to these people go to: active people, accounts not blocked."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return []
+    stmt = (
+        select(Person, Identity)
+        .join(Identity, col(Identity.person_id) == col(Person.id))
+        .where(col(Person.id).in_(ids), col(Person.active).is_(True), col(Identity.blocked).is_(False))
+        .order_by(col(Person.id), col(Identity.id))
+    )
+    return [(p, i) for p, i in (await session.exec(stmt)).all()]
+
+
+async def names_of(session: AsyncSession, person_ids: Iterable[int | None]) -> dict[int, str]:
+    ids = sorted({i for i in person_ids if i is not None})
+    if not ids:
+        return {}
+    rows = (await session.exec(select(Person.id, Person.name).where(col(Person.id).in_(ids)))).all()
+    return {pid: name for pid, name in rows if pid is not None}
+
+
+async def assignees_of(session: AsyncSession, township_id: int) -> list[int]:
+    """The active people assigned to the township."""
+    stmt = (
+        select(Person.id)
+        .join(Assignment, col(Assignment.person_id) == col(Person.id))
+        .where(Assignment.township_id == township_id, col(Person.active).is_(True))
+        .order_by(col(Person.id))
+    )
+    return [pid for pid in (await session.exec(stmt)).all() if pid is not None]

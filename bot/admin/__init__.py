@@ -1,0 +1,1 @@
+"""Administration: the township registry, invitations, people and assignments."""

@@ -1,0 +1,318 @@
+"""Who may use the bot: ``/start <code>`` binds an invitation, ``/invite`` lets an administrator
+make one from the chat, and ``/help`` lists what the person's role allows."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.dialog import render
+from bot.dialog.types import Button, Input, Reply
+from storage.models import Area, Person, Role, Township
+from storage.queries.invites import DEFAULT_DAYS, Redeemed, create_invite, redeem_invite
+from storage.queries.people import area_and_below, search_visible_townships, visible_township
+from storage.queries.registry import areas as all_areas
+
+if TYPE_CHECKING:
+    from bot.dialog.core import Handler, Routes, Turn
+
+ROLES = (Role.inspector, Role.supervisor, Role.admin)
+MAX_PICK_BUTTONS = 24
+
+
+def role_name(turn: Turn, role: str) -> str:
+    return turn.t(f"people.role.{role}") if role in ROLES else role
+
+
+def is_staff(person: Person) -> bool:
+    """Supervisors and administrators: they read everything in their area."""
+    return person.role in (Role.supervisor, Role.admin)
+
+
+def invite_link(turn: Turn, code: str) -> str | None:
+    username = turn.dialog.bot_username
+    return f"https://t.me/{username}?start={code}" if username else None
+
+
+def split_year(text: str) -> tuple[str, int | None]:
+    """``太平乡 2025`` → (``太平乡``, 2025); a year written last, with or without 年/年度."""
+    match = re.fullmatch(r"\s*(.*?)\s*(?:(\d{4})\s*年?度?)?\s*", text)
+    if match and match.group(2) and match.group(1):
+        return match.group(1), int(match.group(2))
+    return text.strip(), None
+
+
+# /start -----------------------------------------------------------------------------------------
+
+
+async def cmd_start(turn: Turn, inp: Input) -> list[Reply]:
+    code = inp.text.strip()
+    if turn.person.id is not None:  # already someone
+        if code:
+            known = turn.t(
+                "people.already_registered", name=turn.person.name, role=role_name(turn, turn.person.role)
+            )
+            return [Reply(known)]
+        return [Reply(turn.t("general.welcome", name=turn.person.name) + "\n\n" + help_text(turn))]
+    if not code or len(code) > 64:
+        return [Reply(turn.t("access.stranger"))]
+    await turn.writer.acquire()
+    found = await redeem_invite(turn.session, code, turn.who.channel, turn.who.external_id, turn.who.name)
+    if found.outcome != Redeemed.ok or found.person is None:
+        return [Reply(turn.t(f"people.invite_{found.outcome.value}"))]
+    turn.person = found.person
+    welcome = turn.t("people.bound", name=found.person.name, role=role_name(turn, found.person.role))
+    return [Reply(welcome + "\n\n" + help_text(turn))]
+
+
+# /help ------------------------------------------------------------------------------------------
+
+
+def role_help(turn: Turn) -> str:
+    """The commands the person's role adds to the general help."""
+    lines = []
+    if is_staff(turn.person):
+        lines.append(turn.t("people.help_supervisor"))
+    if turn.person.role == Role.admin:
+        lines.append(turn.t("people.help_admin"))
+    return "\n".join(lines)
+
+
+def help_text(turn: Turn) -> str:
+    return "\n".join(part for part in (turn.t("general.help"), role_help(turn)) if part)
+
+
+def _with_role_help(base: Handler) -> Handler:
+    """``/help``: the general help (as ``base`` gives it), followed by the role's commands."""
+
+    async def help_(turn: Turn, inp: Input) -> list[Reply]:
+        replies = await base(turn, inp)
+        extra = role_help(turn)
+        if extra and replies and replies[0].text.startswith(turn.t("general.help")):
+            replies[0].text += "\n" + extra
+        return replies
+
+    return help_
+
+
+# /invite ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Draft:
+    """The invitation being put together, kept in the dialog state."""
+
+    role: str = ""
+    townships: list[int] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # township id → name, for the buttons
+
+    @classmethod
+    def of(cls, turn: Turn) -> Draft | None:
+        if turn.person.role != Role.admin or turn.state.get("step") != "invite":
+            return None
+        data = turn.state.get("invite") or {}
+        return cls(
+            str(data.get("role", "")),
+            [int(i) for i in data.get("townships", [])],
+            {str(k): str(v) for k, v in data.get("names", {}).items()},
+        )
+
+    def keep(self, turn: Turn) -> None:
+        turn.state["invite"] = {"role": self.role, "townships": self.townships, "names": self.names}
+
+
+async def cmd_invite(turn: Turn, inp: Input) -> list[Reply]:
+    if turn.person.role != Role.admin:
+        return [Reply(turn.t("people.admins_only"))]
+    turn.state = {"seq": turn.seq, "step": "invite"}
+    Draft().keep(turn)
+    return _role_picker(turn, edit=False)
+
+
+def _role_picker(turn: Turn, *, edit: bool) -> list[Reply]:
+    turn.next_seq()
+    buttons = [turn.button(role_name(turn, r), "invrole", r) for r in ROLES]
+    return [Reply(turn.t("people.invite_pick_role"), [buttons, [_cancel(turn)]], edit=edit)]
+
+
+def _cancel(turn: Turn) -> Button:
+    return turn.button(turn.t("people.cancel"), "invno")
+
+
+async def act_invite_role(turn: Turn, inp: Input) -> list[Reply]:
+    draft = Draft.of(turn)
+    role = _arg(inp)
+    if draft is None or role not in ROLES:
+        return [Reply(notice=turn.t("general.stale_button"))]
+    draft = Draft(role)
+    draft.keep(turn)
+    if role == Role.inspector:  # a short list is offered whole; a long one is searched by name
+        some = await search_visible_townships(turn.session, turn.person, "", MAX_PICK_BUTTONS + 1)
+        offered = some if len(some) <= MAX_PICK_BUTTONS else []
+        draft.names.update({str(t.id): t.name for t in offered})
+        draft.keep(turn)
+        return _township_picker(turn, draft, edit=True)
+    return await _area_picker(turn, draft, edit=True)
+
+
+async def _scope_areas(turn: Turn) -> list[Area]:
+    """The areas the administrator may invite people to."""
+    everything = list(await all_areas(turn.session))
+    if turn.person.area_id is None:
+        return everything
+    mine = await area_and_below(turn.session, turn.person.area_id)
+    return [a for a in everything if a.id in mine]
+
+
+async def _area_picker(turn: Turn, draft: Draft, *, edit: bool) -> list[Reply]:
+    turn.next_seq()
+    areas = await _scope_areas(turn)
+    buttons = [turn.button(a.name, "invarea", a.id) for a in areas[:MAX_PICK_BUTTONS]]
+    rows = render._pairs(buttons)
+    if draft.role == Role.admin and turn.person.area_id is None:
+        rows.append([turn.button(turn.t("people.all_areas"), "invarea", 0)])
+    rows.append([_cancel(turn)])
+    text = turn.t("people.invite_pick_area", role=role_name(turn, draft.role))
+    return [Reply(text, rows, edit=edit)]
+
+
+async def act_invite_area(turn: Turn, inp: Input) -> list[Reply]:
+    draft = Draft.of(turn)
+    if draft is None or draft.role not in (Role.supervisor, Role.admin):
+        return [Reply(notice=turn.t("general.stale_button"))]
+    area_id = _arg_int(inp)
+    if area_id == 0 and draft.role == Role.admin and turn.person.area_id is None:
+        return await _make_invite(turn, draft.role, None, [])
+    if area_id not in {a.id for a in await _scope_areas(turn)}:
+        return [Reply(notice=turn.t("access.township_denied"))]
+    return await _make_invite(turn, draft.role, area_id, [])
+
+
+def _township_picker(turn: Turn, draft: Draft, *, edit: bool, note: str = "") -> list[Reply]:
+    """The townships offered so far (all of a short list, or those found by name), the chosen
+    ones ticked and first."""
+    turn.next_seq()
+    offered = sorted(draft.names.items(), key=lambda item: int(item[0]) not in draft.townships)
+    buttons = [
+        turn.button(("☑ " if int(tid) in draft.townships else "☐ ") + name, "invtw", tid)
+        for tid, name in offered[:MAX_PICK_BUTTONS]
+    ]
+    rows = render._pairs(buttons)
+    rows.append([turn.button(turn.t("people.invite_done", n=len(draft.townships)), "invdone"), _cancel(turn)])
+    text = turn.t("people.invite_pick_townships")
+    return [Reply(f"{note}\n{text}" if note else text, rows, edit=edit)]
+
+
+async def step_invite(turn: Turn, inp: Input) -> list[Reply]:
+    """Typed text while inviting: township names to look up (for an inspector), else a pointer
+    to the buttons."""
+    draft = Draft.of(turn)
+    if draft is None:
+        turn.state = {"seq": turn.next_seq()}
+        return [Reply(turn.t("people.invite_cancelled"))]
+    if draft.role != Role.inspector or inp.kind != "text":
+        replies = [Reply(turn.t("people.use_buttons"))]
+        if draft.role == Role.inspector:
+            return replies + _township_picker(turn, draft, edit=False)
+        if draft.role:
+            return replies + await _area_picker(turn, draft, edit=False)
+        return replies + _role_picker(turn, edit=False)
+    found: list[Township] = []
+    for word in re.split(r"[\s,，、;；]+", inp.text):
+        if word:
+            found += await search_visible_townships(turn.session, turn.person, word, MAX_PICK_BUTTONS)
+    # The names found come first among those not chosen yet.
+    kept = {k: v for k, v in draft.names.items() if int(k) in draft.townships}
+    draft.names = {**kept, **{str(t.id): t.name for t in found}, **draft.names}
+    draft.keep(turn)
+    note = "" if found else turn.t("inspect.township_not_found", text=inp.text.strip())
+    return _township_picker(turn, draft, edit=False, note=note)
+
+
+async def act_invite_township(turn: Turn, inp: Input) -> list[Reply]:
+    draft = Draft.of(turn)
+    if draft is None or draft.role != Role.inspector:
+        return [Reply(notice=turn.t("general.stale_button"))]
+    township = await visible_township(turn.session, turn.person, _arg_int(inp))
+    if township is None or township.id is None:
+        return [Reply(notice=turn.t("access.township_denied"))]
+    if township.id in draft.townships:
+        draft.townships.remove(township.id)
+    else:
+        draft.townships.append(township.id)
+    draft.names.setdefault(str(township.id), township.name)
+    draft.keep(turn)
+    return _township_picker(turn, draft, edit=True)
+
+
+async def act_invite_done(turn: Turn, inp: Input) -> list[Reply]:
+    draft = Draft.of(turn)
+    if draft is None or draft.role != Role.inspector:
+        return [Reply(notice=turn.t("general.stale_button"))]
+    townships = [
+        found
+        for tid in draft.townships
+        if (found := await visible_township(turn.session, turn.person, tid)) is not None
+    ]
+    if not townships:
+        return [Reply(notice=turn.t("people.invite_need_township"))]
+    area_ids = {t.area_id for t in townships}
+    area_id = area_ids.pop() if len(area_ids) == 1 else turn.person.area_id
+    return await _make_invite(turn, Role.inspector, area_id, townships)
+
+
+async def _make_invite(turn: Turn, role: str, area_id: int | None, townships: list[Township]) -> list[Reply]:
+    await turn.writer.acquire()
+    code, _invite = await create_invite(
+        turn.session,
+        role,
+        area_id=area_id,
+        township_ids=[t.id for t in townships if t.id is not None],
+        created_by=turn.person.id,
+    )
+    turn.state = {"seq": turn.next_seq()}
+    area = await turn.session.get(Area, area_id) if area_id is not None else None
+    if townships:
+        scope = turn.t("people.list_separator").join(t.name for t in townships)
+    else:
+        scope = area.name if area else turn.t("people.all_areas")
+    lines = [turn.t("people.invite_made", role=role_name(turn, role), scope=scope, days=DEFAULT_DAYS)]
+    link = invite_link(turn, code)
+    if link:
+        lines.append(turn.t("people.invite_link", link=link))
+    lines.append(turn.t("people.invite_code", code=code))
+    return [Reply("\n".join(lines), edit=True)]
+
+
+async def act_invite_cancel(turn: Turn, inp: Input) -> list[Reply]:
+    if Draft.of(turn) is None:
+        return [Reply(notice=turn.t("general.stale_button"))]
+    turn.state = {"seq": turn.next_seq()}
+    return [Reply(turn.t("people.invite_cancelled"), edit=True)]
+
+
+def _arg(inp: Input) -> str:
+    return inp.data.split(":", 2)[2] if inp.data.count(":") >= 2 else ""
+
+
+def _arg_int(inp: Input) -> int:
+    arg = _arg(inp)
+    return int(arg) if arg.isdigit() else -1
+
+
+def register(routes: Routes) -> None:
+    routes.commands["start"] = cmd_start
+    routes.open_commands.add("start")
+    routes.commands["help"] = _with_role_help(routes.commands["help"])
+    routes.commands["invite"] = cmd_invite
+    routes.steps["invite"] = step_invite
+    routes.actions.update(
+        {
+            "invrole": act_invite_role,
+            "invarea": act_invite_area,
+            "invtw": act_invite_township,
+            "invdone": act_invite_done,
+            "invno": act_invite_cancel,
+        }
+    )

@@ -1,0 +1,503 @@
+"""Status, summary and the documents: /status, /summary, /report, /export, /chart.
+
+None of these change where the person is in an inspection: the state is left as it is,
+and an inspector in the middle of a checklist is shown the current question again.
+Buttons here are stateless (they stay valid whatever comes after them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.dialog import render
+from bot.dialog.types import Button, Input, Reply
+from bot.engine import Checklist, Derived, derive, effective_answers, format_value
+from bot.reports.summary import (
+    NOT_INSPECTED,
+    SUMMARY_GROUPS,
+    Summary,
+    TownshipYear,
+    build_summary,
+    join_names,
+    percent,
+)
+from storage.models import InspectionStatus, Role
+from storage.queries.inspections import answered_values, answers_of
+from storage.queries.summary import (
+    InspectionRow,
+    Scope,
+    TownshipRow,
+    find_townships,
+    inspections_of_township,
+    scope_of,
+    scope_townships,
+    township_row,
+)
+
+if TYPE_CHECKING:
+    from bot.dialog.core import Routes, Turn
+
+FOLD = 8  # names shown per group before "… and N more"
+MAX_BUTTONS = 24  # township buttons offered at once
+CHUNK = 3500  # characters per message when listing a whole group
+KEEP_FILES = 5  # generated files kept per person
+
+
+def _is_overseer(turn: Turn) -> bool:
+    return turn.person.role in (Role.supervisor, Role.admin)
+
+
+async def _resume(turn: Turn, replies: list[Reply]) -> list[Reply]:
+    """An inspector in the middle of a checklist sees the current question again."""
+    again = turn.dialog.routes.steps.get("again")
+    if again is not None and turn.state.get("step", "idle") not in ("idle", ""):
+        replies += await again(turn, Input("text"))
+    return replies
+
+
+def _year(turn: Turn, text: str) -> int | None:
+    """The year asked for (``2023``, ``2023年``), this year when none; None if unreadable."""
+    text = text.strip()
+    if not text:
+        return turn.dialog.now_year()
+    match = re.fullmatch(r"(\d{4})\s*年?(度)?", text)
+    if match and 2000 <= int(match.group(1)) <= turn.dialog.now_year() + 1:
+        return int(match.group(1))
+    return None
+
+
+def _arg(inp: Input) -> str:
+    return inp.data.split(":", 2)[2] if inp.data.count(":") >= 2 else ""
+
+
+# /status ------------------------------------------------------------------------------------
+
+
+_NOISE = re.compile(r"[\s?？!！。，,]+|怎么样了?|情况如何|进展如何|进展|情况|的$|现在")
+
+
+async def cmd_status(turn: Turn, inp: Input) -> list[Reply]:
+    scope = await scope_of(turn.session, turn.person)
+    wanted = inp.text.strip()
+    if not wanted:
+        if scope.township_ids is None:  # a whole area: ask for a name
+            return await _resume(turn, [Reply(turn.t("status.usage"))])
+        townships = await scope_townships(turn.session, scope)
+        if not townships:
+            return await _resume(turn, [Reply(turn.t("status.no_townships"))])
+        if len(townships) == 1:
+            return await _resume(turn, await _card(turn, townships[0]))
+        if len(townships) > MAX_BUTTONS:
+            return await _resume(turn, [Reply(turn.t("status.usage"))])
+        return await _resume(turn, [Reply(turn.t("status.pick"), _township_buttons(turn, townships))])
+    found = await find_townships(turn.session, scope, wanted, MAX_BUTTONS + 1)
+    if not found:
+        cleaned = _NOISE.sub("", wanted)
+        if cleaned and cleaned != wanted:
+            found = await find_townships(turn.session, scope, cleaned, MAX_BUTTONS + 1)
+    if not found:
+        return await _resume(turn, [Reply(turn.t("status.not_found", text=wanted))])
+    if len(found) == 1:
+        return await _resume(turn, await _card(turn, found[0]))
+    text = turn.t("status.ambiguous", text=wanted)
+    if len(found) > MAX_BUTTONS:
+        text += "\n" + turn.t("status.too_many", shown=MAX_BUTTONS)
+    return await _resume(turn, [Reply(text, _township_buttons(turn, found[:MAX_BUTTONS]))])
+
+
+def _township_buttons(turn: Turn, townships: list[TownshipRow]) -> list[list[Button]]:
+    names = [tw.name for tw in townships]
+    buttons = [
+        turn.button(
+            tw.name if names.count(tw.name) == 1 else f"{tw.name}（{tw.area_name}）",
+            "rs",
+            tw.id,
+            stateless=True,
+        )
+        for tw in townships
+    ]
+    return render._pairs(buttons)
+
+
+async def act_status(turn: Turn, inp: Input) -> list[Reply]:
+    arg = _arg(inp)
+    township = await township_row(turn.session, int(arg)) if arg.isdigit() else None
+    scope = await scope_of(turn.session, turn.person)
+    if township is None or not _in_scope(scope, township):
+        return [Reply(notice=turn.t("access.township_denied"))]
+    return await _card(turn, township)
+
+
+def _in_scope(scope: Scope, township: TownshipRow) -> bool:
+    if scope.area_ids is not None and township.area_id not in scope.area_ids:
+        return False
+    return scope.township_ids is None or township.id in scope.township_ids
+
+
+async def _card(turn: Turn, township: TownshipRow) -> list[Reply]:
+    inspections = await inspections_of_township(turn.session, township.id)
+    lines = [turn.t("status.title", township=township.name, area=township.area_name)]
+    if not inspections:
+        lines.append(turn.t("status.never"))
+        return [Reply("\n".join(lines))]
+    latest = inspections[0]
+    checklist, values, derived = await _derived(turn, latest)
+    lines.append(_year_line(turn, latest, derived))
+    lines += _facts(turn, checklist, values, derived)
+    if len(inspections) > 1:
+        earlier = inspections[1]
+        _, before, before_derived = await _derived(turn, earlier)
+        lines.append(_change(turn, values, derived, earlier, before, before_derived))
+        lines.append(turn.t("status.history"))
+        for row in inspections[1:4]:
+            d = before_derived if row is earlier else (await _derived(turn, row))[2]
+            lines.append("· " + _year_line(turn, row, d))
+    return [Reply("\n".join(lines))]
+
+
+async def _derived(turn: Turn, row: InspectionRow) -> tuple[Checklist, dict[str, Any], Derived]:
+    checklist = await turn.dialog.checklist_of(turn.session, row.checklist_version_id)
+    # Only answers to questions that apply count (an answer left over from before an earlier
+    # answer changed is not shown), as in the summary.
+    values = effective_answers(checklist, answered_values(await answers_of(turn.session, row.id)), row.year)
+    return checklist, values, derive(checklist, values, row.year)
+
+
+def _date(turn: Turn, row: InspectionRow) -> str:
+    stamp = row.submitted_at if row.status != InspectionStatus.draft and row.submitted_at else row.updated_at
+    return stamp.astimezone(turn.dialog.tz).strftime("%Y-%m-%d")
+
+
+def _year_line(turn: Turn, row: InspectionRow, derived: Derived) -> str:
+    return turn.t(
+        "status.year_line",
+        year=row.year,
+        state=turn.t(f"status.state.{row.status}"),
+        inspector=row.inspector_name or "—",
+        date=_date(turn, row),
+        score=derived.score,
+    )
+
+
+def _facts(turn: Turn, checklist: Checklist, values: dict[str, Any], derived: Derived) -> list[str]:
+    loc = turn.locale
+    dash = "—"
+
+    def shown(key: str) -> str:
+        if key not in values or not checklist.has_question(key):
+            return dash
+        return format_value(checklist.question(key), values[key], loc)
+
+    protections = values.get("protections")
+    total = len(checklist.question("protections").choices) if checklist.has_question("protections") else 8
+    lines = [
+        turn.t(
+            "status.room",
+            has_room=shown("has_room"),
+            standard=shown("room_standard"),
+            mixed=shown("room_mixed"),
+            secure=shown("room_secure"),
+        ),
+        turn.t(
+            "status.equipment",
+            has_equipment=shown("has_equipment"),
+            state=shown("equipment_state"),
+            protections=shown("protections"),
+            n=len(protections) if isinstance(protections, list) else 0,
+            total=total,
+        ),
+        turn.t(
+            "status.archivist",
+            archivist=shown("archivist"),
+            certificate=shown("archivist_certificate"),
+            changes=shown("archivist_changes"),
+        ),
+        turn.t("status.funding", has_funding=shown("has_funding"), amount=shown("funding_amount")),
+        turn.t(
+            "status.filing",
+            filed=shown("filed_up_to"),
+            lag=dash if derived.filing_lag is None else derived.filing_lag,
+            done=shown("annual_task_done"),
+            state=shown("work_state"),
+            progress=shown("filing_progress"),
+        ),
+        turn.t(
+            "status.villages",
+            part=values.get("villages_established", dash),
+            total=values.get("villages_total", dash),
+            rate=percent(derived.village_rate),
+        ),
+    ]
+    flags = sorted(derived.flags, key=lambda f: render.SEVERITY_ORDER.get(f.severity, 9))
+    if flags:
+        lines.append(turn.t("status.flags"))
+        lines += [f"{render.SEVERITY_MARK.get(f.severity, '•')} {f.text(loc)}" for f in flags]
+    else:
+        lines.append(turn.t("status.no_flags"))
+    lines.append(turn.t("status.score", score=derived.score))
+    return lines
+
+
+def _change(
+    turn: Turn,
+    values: dict[str, Any],
+    derived: Derived,
+    earlier: InspectionRow,
+    before: dict[str, Any],
+    before_derived: Derived,
+) -> str:
+    """What changed since the township's previous inspection."""
+    loc = turn.locale
+    parts = [turn.t("status.change_score", delta=f"{derived.score - before_derived.score:+d}")]
+    old_year, new_year = before.get("filed_up_to"), values.get("filed_up_to")
+    if old_year != new_year and old_year is not None and new_year is not None:
+        parts.append(turn.t("status.change_filed", old=old_year, new=new_year))
+    if before_derived.village_rate != derived.village_rate:
+        parts.append(
+            turn.t(
+                "status.change_rate",
+                old=percent(before_derived.village_rate),
+                new=percent(derived.village_rate),
+            )
+        )
+    old = {f.key: f for f in before_derived.problems()}
+    new = {f.key: f for f in derived.problems()}
+    sep = turn.t("summary.sep")
+    if added := [f.text(loc) for k, f in new.items() if k not in old]:
+        parts.append(turn.t("status.change_new", flags=sep.join(added)))
+    if solved := [f.text(loc) for k, f in old.items() if k not in new]:
+        parts.append(turn.t("status.change_solved", flags=sep.join(solved)))
+    return turn.t("status.change", year=earlier.year, changes=turn.t("status.change_sep").join(parts))
+
+
+# /summary -----------------------------------------------------------------------------------
+
+
+async def _overseer_year(turn: Turn, inp: Input) -> tuple[int | None, list[Reply]]:
+    """The year asked for, or the replies that refuse or explain."""
+    if not _is_overseer(turn):
+        return None, await _resume(turn, [Reply(turn.t("summary.denied"))])
+    year = _year(turn, inp.text)
+    if year is None:
+        return None, [Reply(turn.t("summary.bad_year", text=inp.text.strip(), year=turn.dialog.now_year()))]
+    return year, []
+
+
+async def _summary(turn: Turn, year: int, *, with_team: bool = False) -> Summary:
+    scope = await scope_of(turn.session, turn.person)
+    return await build_summary(
+        turn.session, scope, year, tz=turn.dialog.tz, checklists=turn.dialog.checklist_of, with_team=with_team
+    )
+
+
+async def cmd_summary(turn: Turn, inp: Input) -> list[Reply]:
+    year, refusal = await _overseer_year(turn, inp)
+    if year is None:
+        return refusal
+    summary = await _summary(turn, year)
+    return [summary_reply(turn, summary)]
+
+
+def _deadline_line(turn: Turn, s: Summary) -> str:
+    days = s.days_left
+    key = (
+        "summary.deadline_future"
+        if days > 0
+        else "summary.deadline_today"
+        if days == 0
+        else "summary.deadline_past"
+    )
+    return turn.t(key, deadline=s.deadline.isoformat(), days=abs(days))
+
+
+def summary_reply(turn: Turn, s: Summary) -> Reply:
+    lines = [turn.t("summary.title", year=s.year, region=s.region or turn.t("summary.all_region"), n=s.total)]
+    if s.total == 0:
+        return Reply("\n".join([*lines, turn.t("summary.empty")]))
+    lines.append(_deadline_line(turn, s))
+    lines.append(
+        turn.t(
+            "summary.completion",
+            done=len(s.completed),
+            total=s.total,
+            share=percent(s.completion),
+            target=percent(s.target.township_target),
+            verdict=turn.t("summary.met")
+            if s.completion_met
+            else turn.t("summary.short", n=s.completion_needed),
+        )
+    )
+    part, villages = s.villages
+    lines.append(
+        turn.t(
+            "summary.villages",
+            part=part,
+            total=villages,
+            rate=percent(s.village_rate),
+            target=percent(s.target.village_target),
+            verdict=turn.t("summary.met_rate") if s.village_met else turn.t("summary.short_rate"),
+        )
+    )
+    counts = {status: len(s.by_status[status]) for status in s.by_status}
+    lines.append(
+        turn.t(
+            "summary.counts",
+            submitted=counts[InspectionStatus.submitted],
+            draft=counts[InspectionStatus.draft],
+            returned=counts[InspectionStatus.returned],
+            not_inspected=counts[NOT_INSPECTED],
+        )
+    )
+    buttons: list[Button] = []
+    for status in (NOT_INSPECTED, InspectionStatus.draft, InspectionStatus.returned):
+        group = s.by_status[status]
+        if group:
+            label = turn.t(f"summary.label.{status}")
+            lines.append(turn.t("summary.status_line", label=label, names=_shown(turn, group)))
+            if len(group) > FOLD:
+                buttons.append(_more_button(turn, s.year, f"status.{status}", len(group)))
+    lines.append("")
+    lines.append(turn.t("summary.counted", n=counts[InspectionStatus.submitted]))
+    for key in SUMMARY_GROUPS:
+        group = s.group(key)
+        label = turn.t(f"summary.group.{key}")
+        if group:
+            lines.append(turn.t("summary.group_line", label=label, n=len(group), names=_shown(turn, group)))
+            if len(group) > FOLD:
+                buttons.append(_more_button(turn, s.year, key, len(group)))
+        else:
+            lines.append(turn.t("summary.group_none", label=label))
+    return Reply("\n".join(lines), render._pairs(buttons))
+
+
+def _shown(turn: Turn, group: list[TownshipYear]) -> str:
+    """The names of a group, the first FOLD of a longer one with the count."""
+    if len(group) <= FOLD:
+        return join_names([ty.name for ty in group], turn.locale)
+    first = turn.t("summary.sep").join(ty.name for ty in group[:FOLD])
+    return turn.t("summary.names_more", names=first, n=len(group))
+
+
+def _more_button(turn: Turn, year: int, key: str, n: int) -> Button:
+    label = _label(turn, key)
+    return turn.button(turn.t("summary.more", label=label, n=n), "rg", f"{year}.{key}", stateless=True)
+
+
+def _label(turn: Turn, key: str) -> str:
+    if key.startswith("status."):
+        return turn.t(f"summary.label.{key.partition('.')[2]}")
+    return turn.t(f"summary.group.{key}")
+
+
+async def act_group(turn: Turn, inp: Input) -> list[Reply]:
+    """The whole list of one group of the summary."""
+    if not _is_overseer(turn):
+        return [Reply(notice=turn.t("summary.denied"))]
+    year_text, _, key = _arg(inp).partition(".")
+    if not year_text.isdigit() or not key:
+        return [Reply(notice=turn.t("general.stale_button"))]
+    s = await _summary(turn, int(year_text))
+    if key.startswith("status."):
+        names = [ty.name for ty in s.by_status.get(key.partition(".")[2], [])]
+    else:
+        names = [ty.name for ty in s.group(key)]
+    head = turn.t("summary.full_list", year=s.year, label=_label(turn, key), n=len(names))
+    return [Reply(text) for text in _chunks(head, names, turn.t("summary.sep"))]
+
+
+def _chunks(head: str, names: list[str], sep: str) -> list[str]:
+    """``head`` and the names, in as many messages as it takes (each under CHUNK)."""
+    out: list[str] = []
+    current, line, size = head, list[str](), 0
+    for name in names:
+        if line and len(current) + size + len(sep) + len(name) + 1 > CHUNK:
+            out.append((current + "\n" if current else "") + sep.join(line))
+            current, line, size = "", [], 0
+        size += len(name) + (len(sep) if line else 0)
+        line.append(name)
+    out.append((current + "\n" if current else "") + sep.join(line))
+    return out
+
+
+# The documents ------------------------------------------------------------------------------
+
+
+def _out_dir(turn: Turn) -> Path:
+    folder = turn.dialog.data_dir / "reports" / str(turn.person.id or 0)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _fresh(folder: Path, name: str) -> Path:
+    """A new file name in ``folder``; older generated files beyond KEEP_FILES are removed."""
+    from storage.types import utcnow
+
+    stamp = utcnow().strftime("%Y%m%d-%H%M%S-%f")
+    old = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)
+    for stale in old[: max(0, len(old) - KEEP_FILES + 1)]:
+        stale.unlink(missing_ok=True)
+    stem, dot, ext = name.rpartition(".")
+    return folder / f"{stem}-{stamp}{dot}{ext}"
+
+
+async def cmd_report(turn: Turn, inp: Input) -> list[Reply]:
+    year, refusal = await _overseer_year(turn, inp)
+    if year is None:
+        return refusal
+    from bot.config import get_settings
+    from bot.reports.docx_report import ReportOptions, write_report
+
+    summary = await _summary(turn, year, with_team=True)
+    settings = get_settings()
+    options = ReportOptions(
+        issuer=settings.report_issuer,
+        addressee=settings.report_addressee,
+        tz=turn.dialog.tz,
+        locale=turn.locale,
+    )
+    path = _fresh(_out_dir(turn), turn.t("report.file_name", year=year))
+    await asyncio.to_thread(write_report, summary, path, options)
+    return [Reply(turn.t("report.caption", year=year, n=summary.total), file=path)]
+
+
+async def cmd_export(turn: Turn, inp: Input) -> list[Reply]:
+    year, refusal = await _overseer_year(turn, inp)
+    if year is None:
+        return refusal
+    from bot.reports.xlsx_export import load_export, write_export
+
+    scope = await scope_of(turn.session, turn.person)
+    data = await load_export(
+        turn.session, scope, year, checklists=turn.dialog.checklist_of, tz=turn.dialog.tz, locale=turn.locale
+    )
+    path = _fresh(_out_dir(turn), turn.t("export.file_name", year=year))
+    await asyncio.to_thread(write_export, data, path)
+    return [Reply(turn.t("export.caption", year=year, n=len(data.rows)), file=path)]
+
+
+async def cmd_chart(turn: Turn, inp: Input) -> list[Reply]:
+    year, refusal = await _overseer_year(turn, inp)
+    if year is None:
+        return refusal
+    from bot.reports.chart import write_chart
+
+    summary = await _summary(turn, year)
+    path = _fresh(_out_dir(turn), turn.t("chart.file_name", year=year))
+    await asyncio.to_thread(write_chart, summary, path, turn.locale)
+    return [Reply(turn.t("chart.caption", year=year, n=summary.total), file=path, photo=True)]
+
+
+def register(routes: Routes) -> None:
+    routes.commands.update(
+        {
+            "status": cmd_status,
+            "summary": cmd_summary,
+            "report": cmd_report,
+            "export": cmd_export,
+            "chart": cmd_chart,
+        }
+    )
+    routes.actions.update({"rs": act_status, "rg": act_group})

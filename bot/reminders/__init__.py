@@ -1,0 +1,1 @@
+"""Deadline reminders: who is told what, on which working day, sent once."""

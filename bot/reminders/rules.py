@@ -1,0 +1,66 @@
+"""When reminders are due: monthly from a month on, weekly in the last weeks, daily in the
+last days, on the day, and daily once overdue — on working days only.
+
+An occasion has a key (the month, the ISO week, or the date) so that the reminder log can
+hold each reminder once; a period's reminder goes out on the first working day of the period
+that is still inside it, so a holiday moves it rather than losing it, and a bot that was down
+sends it when it comes back within the period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from bot.reminders.calendar import is_workday, last_workday_until
+
+Kind = Literal["monthly", "weekly", "daily", "due", "overdue"]
+
+
+class ReminderRules(BaseModel):
+    """Defaults; each can be overridden in settings (REMINDER_* variables)."""
+
+    monthly_from_month: int = Field(default=10, ge=1, le=12)
+    weekly_within_days: int = Field(default=30, ge=1)
+    daily_within_days: int = Field(default=7, ge=1)
+    overdue_for_days: int = Field(default=31, ge=0)  # daily overdue lists stop after this long
+    send_hour: int = Field(default=9, ge=0, le=23)
+    send_minute: int = Field(default=0, ge=0, le=59)
+
+
+@dataclass(frozen=True)
+class Occasion:
+    kind: Kind
+    key: str  # unique within a year's deadline: "2026-10", "2026-W50", "2026-12-25"
+    days_left: int  # negative when overdue
+
+    @property
+    def urgent(self) -> bool:
+        """The last week, the day and after: never muted."""
+        return self.kind in ("daily", "due", "overdue")
+
+
+def occasion(today: date, year: int, deadline: date, rules: ReminderRules) -> Occasion | None:
+    """The reminder due on ``today`` for the year's ``deadline``, if any. A monthly or weekly
+    occasion is due on every working day of its period: the reminder log keeps it to one, sent
+    on the first working day the bot is up (a holiday moves it, downtime delays it)."""
+    if not is_workday(today):
+        return None
+    days_left = (deadline - today).days
+    if days_left < 0:
+        if -days_left > rules.overdue_for_days:
+            return None
+        return Occasion("overdue", f"overdue-{today.isoformat()}", days_left)
+    if today == last_workday_until(deadline):
+        # On the day; when the day is not a working day, on the last working day before it.
+        return Occasion("due", f"due-{deadline.isoformat()}", days_left)
+    if days_left <= rules.daily_within_days:
+        return Occasion("daily", f"daily-{today.isoformat()}", days_left)
+    if days_left <= rules.weekly_within_days:
+        iso_year, week, _ = today.isocalendar()
+        return Occasion("weekly", f"weekly-{iso_year}-W{week:02d}", days_left)
+    if today >= date(year, rules.monthly_from_month, 1):
+        return Occasion("monthly", f"monthly-{today.year}-{today.month:02d}", days_left)
+    return None

@@ -1,0 +1,101 @@
+"""``archive-bot report`` and ``archive-bot export``: the documents from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from sqlalchemy import select
+
+from bot.config import Settings, SettingsError, load_settings
+from storage.db import make_engine, make_sessionmaker
+from storage.models import Area, table
+from storage.queries.people import area_and_below
+from storage.queries.summary import Scope
+
+err = Console(stderr=True, soft_wrap=True)
+
+YEAR = typer.Option(None, "--year", help="The inspection year (default: this year).")
+AREA = typer.Option(None, "--area", help="Only this area and the areas under it (default: all).")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+
+
+async def _scope(session: object, area: str | None) -> Scope:
+    if area is None:
+        return Scope()
+    a = table(Area)
+    conn = await session.connection()  # type: ignore[attr-defined]
+    found = (await conn.execute(select(a.c.id).where(a.c.name == area))).first()
+    if found is None:
+        err.print(f"[red]No area named {area!r}.[/red]", highlight=False)
+        raise typer.Exit(1)
+    return Scope(area_ids=frozenset(await area_and_below(session, found[0])))  # type: ignore[arg-type]
+
+
+async def _report(settings: Settings, year: int | None, out: Path, area: str | None) -> tuple[int, int]:
+    from bot.reports.docx_report import ReportOptions, write_report
+    from bot.reports.summary import build_summary, local_today
+
+    engine = make_engine(settings.db_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            year = year or local_today(settings.tz).year
+            summary = await build_summary(
+                session, await _scope(session, area), year, tz=settings.tz, with_team=True
+            )
+    finally:
+        await engine.dispose()
+    options = ReportOptions(
+        issuer=settings.report_issuer,
+        addressee=settings.report_addressee,
+        tz=settings.tz,
+        locale=settings.bot_locale,
+    )
+    write_report(summary, out, options)
+    return year, summary.total
+
+
+async def _export(settings: Settings, year: int | None, out: Path, area: str | None) -> tuple[int, int]:
+    from bot.reports.summary import local_today
+    from bot.reports.xlsx_export import load_export, write_export
+
+    engine = make_engine(settings.db_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            year = year or local_today(settings.tz).year
+            data = await load_export(
+                session, await _scope(session, area), year, tz=settings.tz, locale=settings.bot_locale
+            )
+    finally:
+        await engine.dispose()
+    write_export(data, out)
+    return year, len(data.rows)
+
+
+def report(
+    out: Path = typer.Option(..., "--out", help="The Word file to write (.docx)."),
+    year: int = YEAR,
+    area: str = AREA,
+) -> None:
+    """Write the year's supervision report (督查情况汇报) as a Word document."""
+    year, total = asyncio.run(_report(_settings(), year, out, area))
+    typer.echo(f"Report {year} ({total} townships): {out}")
+
+
+def export(
+    out: Path = typer.Option(..., "--out", help="The Excel file to write (.xlsx)."),
+    year: int = YEAR,
+    area: str = AREA,
+) -> None:
+    """Export the year's inspections, answers and answer history as an Excel workbook."""
+    year, rows = asyncio.run(_export(_settings(), year, out, area))
+    typer.echo(f"Export {year} ({rows} inspections): {out}")

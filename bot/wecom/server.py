@@ -1,0 +1,293 @@
+"""The WeCom callback endpoint (aiohttp) around the dialog core, and running it.
+
+``GET`` verifies the URL (signature, then the decrypted ``echostr`` as plain text). ``POST``
+verifies and decrypts a callback, answers at once with an empty body (WeCom retries what is
+not answered within 5 s) and does the dialog's work in a background task, one member's
+callbacks strictly in the order they arrived, the replies going out through the send API.
+A retried callback is applied once: the dialog core deduplicates by ``MsgId`` (events: member
+and ``CreateTime``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.dialog import Button, Dialog, Reply, Who
+from bot.i18n import t
+from bot.ordering import KeyedLocks
+from bot.wecom.client import WeComClient
+from bot.wecom.crypto import CryptoError, WeComCrypto
+from bot.wecom.inbound import MAX_BODY, BadCallback, Message, parse_envelope, parse_message, to_input
+from bot.wecom.outbound import CHANNEL, Forward, Outcome, Pressed, WeComSender
+from bot.wecom.pacing import Pacer
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
+
+    from bot.config import Settings
+
+log = logging.getLogger(__name__)
+updates_log = logging.getLogger("bot.updates")
+
+DRAIN_SECONDS = 10.0
+
+
+class WeComChannel:
+    def __init__(
+        self,
+        dialog: Dialog,
+        crypto: WeComCrypto,
+        client: WeComClient,
+        sender: WeComSender,
+        *,
+        path: str = "/wecom/callback",
+        max_body: int = MAX_BODY,
+    ) -> None:
+        self.dialog, self.crypto, self.client, self.sender = dialog, crypto, client, sender
+        self.path, self.max_body = path, max_body
+        self.locks = KeyedLocks()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self.url: str | None = None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        dialog: Dialog,
+        *,
+        pacer: Pacer | None = None,
+        forward: Forward | None = None,
+        **client_options: Any,
+    ) -> WeComChannel:
+        assert settings.wecom_enabled, "the WECOM_* settings are needed to build the WeCom channel"
+        assert settings.wecom_corp_id and settings.wecom_agent_id is not None
+        assert settings.wecom_secret and settings.wecom_token and settings.wecom_aes_key
+        client = WeComClient(
+            settings.wecom_corp_id,
+            settings.wecom_secret.get_secret_value(),
+            settings.wecom_agent_id,
+            base_url=settings.wecom_api_base_url,
+            **client_options,
+        )
+
+        async def unreachable(user: str) -> None:
+            await dialog.mark_blocked(CHANNEL, user)
+
+        sender = WeComSender(client, pacer, locale=dialog.locale, on_unreachable=unreachable, forward=forward)
+        crypto = WeComCrypto(
+            settings.wecom_token.get_secret_value(),
+            settings.wecom_aes_key.get_secret_value(),
+            settings.wecom_corp_id,
+        )
+        return cls(dialog, crypto, client, sender, path=settings.wecom_callback_path)
+
+    # The web application ---------------------------------------------------------------------
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=self.max_body)
+        app.router.add_get(self.path, self.on_verify)
+        app.router.add_post(self.path, self.on_callback)
+        return app
+
+    async def on_verify(self, request: web.Request) -> web.StreamResponse:
+        """URL verification: answer the decrypted ``echostr``, nothing else, at once."""
+        query = request.query
+        try:
+            sig, stamp, nonce = (query[k] for k in ("msg_signature", "timestamp", "nonce"))
+            echostr = _b64(query["echostr"])
+        except KeyError:
+            return web.Response(status=400, text="missing parameters")
+        try:
+            plain = self.crypto.open(sig, stamp, nonce, echostr)
+        except CryptoError as exc:
+            log.warning("WeCom URL verification refused: %s", exc)
+            return web.Response(status=403, text="forbidden")
+        return web.Response(text=plain, content_type="text/plain")
+
+    async def on_callback(self, request: web.Request) -> web.StreamResponse:
+        query = request.query
+        try:
+            sig, stamp, nonce = (query[k] for k in ("msg_signature", "timestamp", "nonce"))
+        except KeyError:
+            return web.Response(status=400, text="missing parameters")
+        if request.content_length is not None and request.content_length > self.max_body:
+            return web.Response(status=413, text="too large")
+        body = await request.read()  # aiohttp refuses more than client_max_size with 413
+        try:
+            envelope = parse_envelope(body)
+            plain = self.crypto.open(sig, stamp, nonce, envelope.encrypt)
+        except BadCallback as exc:
+            log.warning("WeCom callback refused: %s", exc)
+            return web.Response(status=400, text="bad request")
+        except CryptoError as exc:
+            log.warning("WeCom callback refused (%s) from %s", exc, request.remote)
+            return web.Response(status=403, text="forbidden")
+        try:
+            message = parse_message(plain)
+        except BadCallback as exc:
+            log.warning("WeCom callback without a message: %s", exc)
+            return web.Response(status=400, text="bad request")
+        if message.agent_id and message.agent_id != str(self.client.agent_id):
+            log.info("WeCom callback for application %s ignored", message.agent_id)
+        else:
+            self.spawn(message)
+        return web.Response(text="")  # acknowledged; the replies follow through the send API
+
+    # The work, in the background -------------------------------------------------------------
+
+    def spawn(self, message: Message) -> asyncio.Task[None]:
+        """Handle a callback in the background. Tasks start in arrival order and take the
+        member's lock before anything else, so one member's callbacks run in that order."""
+        task = asyncio.create_task(self.process(message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def process(self, message: Message) -> None:
+        user = message.user
+        async with self.locks.hold(user):
+            started = time.perf_counter()
+            try:
+                await self._process(message)
+            except Exception:
+                log.exception("WeCom callback %s from %s failed", message.update_id, user)
+                with suppress(Exception):
+                    await self.sender.deliver(user, [Reply(t("general.error", self.dialog.locale))])
+            finally:
+                updates_log.info(
+                    "update %s from wecom:%s handled in %.1f ms",
+                    message.update_id,
+                    user,
+                    (time.perf_counter() - started) * 1000,
+                )
+
+    async def _process(self, message: Message) -> None:
+        if message.msg_type == "event" and message.event == "unsubscribe":
+            await self.dialog.mark_blocked(CHANNEL, message.user)
+            return
+        inp = to_input(message, self.client.download)
+        if inp is None:
+            return
+        replies = await self.dialog.handle(Who(CHANNEL, message.user), inp)
+        pressed = None
+        if inp.kind == "button" and message.response_code:
+            pressed = Pressed(message.task_id, message.event_key, message.response_code)
+        await self.sender.deliver(message.user, replies, pressed)
+
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:  # noqa: ASYNC109
+        """Wait for the callbacks being handled (at shutdown, or in tests)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    # Serving -----------------------------------------------------------------------------------
+
+    async def start(self, host: str, port: int) -> str:
+        """Listen on ``host:port`` (port 0: any free one); returns the callback URL."""
+        self._runner = web.AppRunner(self.application(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = self._runner.addresses[0][1] if self._runner.addresses else port
+        self.url = f"http://{host}:{bound}{self.path}"
+        log.info("WeCom callback listening on %s", self.url)
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()  # stop taking callbacks first
+            self._runner = None
+        await self.drain()
+        await self.client.close()
+
+
+def _b64(value: str) -> str:
+    """WeCom URL-encodes base64 text; a ``+`` that arrives unencoded reads as a space."""
+    return value.replace(" ", "+")
+
+
+# Running ----------------------------------------------------------------------------------------
+
+
+async def serve(settings: Settings, dialog: Dialog, stop: asyncio.Event | None = None) -> None:
+    """WeCom alone: the callback server and the reminders, until SIGINT/SIGTERM (or ``stop``)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    channel = WeComChannel.from_settings(settings, dialog)
+    await channel.start(settings.wecom_callback_host, settings.wecom_callback_port)
+    scheduler = _start_reminders(settings, dialog, channel.sender)
+    try:
+        await stop.wait()
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        await channel.stop()
+        await dialog.sessions.kw["bind"].dispose()
+
+
+def run_wecom(settings: Settings, dialog: Dialog) -> None:
+    asyncio.run(serve(settings, dialog))
+
+
+def _start_reminders(settings: Settings, dialog: Dialog, sender: WeComSender) -> Any:
+    if not getattr(settings, "reminders_enabled", False):
+        return None
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.reminders.service import ReminderService, rules_from
+
+    service = ReminderService(
+        dialog.sessions, sender, settings.tz, rules_from(settings), settings.reminder_rate_per_second
+    )
+    scheduler = AsyncIOScheduler(timezone=settings.tz)
+    service.schedule(scheduler)
+    scheduler.start()
+    return scheduler
+
+
+class ChannelSenders:
+    """The reminders' sender for several channels at once: each message by its own channel."""
+
+    def __init__(self, **senders: Forward) -> None:
+        self.senders = senders
+
+    async def send(self, channel: str, external_id: str, text: str, buttons: list[list[Button]]) -> Outcome:
+        sender = self.senders.get(channel)
+        if sender is None:
+            log.warning("no %s channel running for a message to %s", channel, external_id)
+            return "failed"
+        return await sender.send(channel, external_id, text, buttons)
+
+
+def attach_to_application(app: Application, settings: Settings, dialog: Dialog) -> WeComChannel:
+    """Run the WeCom callback server beside Telegram, in the Application's own event loop:
+    started before the Application's ``post_init`` (which may look for ``bot_data["wecom"]``),
+    stopped before its ``post_shutdown`` disposes of the database engine."""
+    from bot.handlers.sender import TelegramSender
+
+    channel = WeComChannel.from_settings(settings, dialog, forward=TelegramSender(app.bot))
+    app.bot_data["wecom"] = channel
+    post_init, post_shutdown = app.post_init, app.post_shutdown
+
+    async def init(application: Application) -> None:
+        await channel.start(settings.wecom_callback_host, settings.wecom_callback_port)
+        if post_init is not None:
+            await post_init(application)
+
+    async def shutdown(application: Application) -> None:
+        await channel.stop()
+        if post_shutdown is not None:
+            await post_shutdown(application)
+
+    app.post_init = init
+    app.post_shutdown = shutdown
+    return channel
