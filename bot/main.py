@@ -6,6 +6,7 @@ import logging
 from urllib.parse import urlparse
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder
 
@@ -78,8 +79,12 @@ async def _post_init(app: Application) -> None:
         commands = [BotCommand(name, texts[f"commands.{name}"]) for name in MENU]
         await app.bot.set_my_commands(commands, language_code=language)
     settings: Settings = app.bot_data["settings"]
+    scheduler = AsyncIOScheduler(timezone=settings.tz)
+    scheduler.add_job(dialog.prune, CronTrigger(hour=3, minute=17, timezone=settings.tz), id="prune")
     if settings.reminders_enabled:
-        app.bot_data["scheduler"] = start_reminders(app, settings, dialog)
+        start_reminders(app, settings, dialog, scheduler)
+    scheduler.start()
+    app.bot_data["scheduler"] = scheduler
     if dialog.bot_username is None:  # for invitation links made in the chat
         dialog.bot_username = app.bot.username
     log.info("bot @%s ready", app.bot.username)
@@ -96,20 +101,20 @@ def reminder_sender(app: Application) -> Sender:
     return ChannelSenders(telegram=telegram, wecom=wecom.sender)
 
 
-def start_reminders(app: Application, settings: Settings, dialog: Dialog) -> AsyncIOScheduler:
-    """APScheduler in the bot's own event loop; the jobs are derived from the settings and the
-    database, which stays the source of truth (a restart rebuilds them)."""
+def start_reminders(
+    app: Application, settings: Settings, dialog: Dialog, scheduler: AsyncIOScheduler
+) -> None:
+    """Reminders on APScheduler in the bot's own event loop; the jobs are derived from the
+    settings and the database, which stays the source of truth (a restart rebuilds them)."""
     service = ReminderService(
         dialog.sessions,
         reminder_sender(app),
         settings.tz,
         rules_from(settings),
         settings.reminder_rate_per_second,
+        channels=("telegram", "wecom") if app.bot_data.get("wecom") is not None else ("telegram",),
     )
-    scheduler = AsyncIOScheduler(timezone=settings.tz)
     service.schedule(scheduler)
-    scheduler.start()
-    return scheduler
 
 
 async def _post_shutdown(app: Application) -> None:

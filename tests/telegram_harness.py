@@ -49,6 +49,8 @@ async def running_bot(
         finally:
             await app.updater.stop()
             await app.stop()
+            if (scheduler := app.bot_data.get("scheduler")) is not None:
+                scheduler.shutdown(wait=False)
 
 
 def is_prompt(call: BotCall) -> bool:

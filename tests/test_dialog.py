@@ -324,3 +324,30 @@ async def test_edit_from_review(world: dict[str, Any]) -> None:
     assert "请核对" in c.text
     stored = await stored_answers(world["sessions"], world["taiping"], world["year"])
     assert stored["funding_amount"] == 8000
+
+
+async def test_forged_stateless_buttons_are_refused(world: dict[str, Any]) -> None:
+    c = chat(world)
+    await c.say("/inspect")
+    await c.press("太平乡")
+    for forged in ("x:y:-5", "x:ro:", "x:sub:", "x:a:1"):
+        await c.send(Input("button", data=forged))
+        assert "过期" in c.notice, forged
+    async with world["sessions"]() as s:
+        assert (await s.exec(select(Inspection))).all() == []
+
+
+async def test_reopen_refused_when_returned_meanwhile(world: dict[str, Any]) -> None:
+    c = chat(world)
+    await start(world, c)
+    await answer_all(world, c)
+    await c.press("提交")
+    await start(world, c)
+    assert "重新打开" in " ".join(c.labels())
+    async with transaction(world["sessions"]) as s:  # the supervisor returns it in the meantime
+        insp = (await s.exec(select(Inspection))).one()
+        assert await q_insp.return_inspection(s, insp, world["supervisor"], "请补充照片", [])
+    await c.press("重新打开")
+    assert "刚刚被别人改变" in c.text
+    async with world["sessions"]() as s:
+        assert (await s.exec(select(Inspection))).one().status == InspectionStatus.returned

@@ -21,7 +21,7 @@ from storage.models import Area, Identity, Invite, Person, Role
 from storage.queries.invites import create_invite
 from storage.queries.registry import people_named, remove_person
 from storage.types import utcnow
-from tests.dialog_driver import Chat
+from tests.dialog_driver import Chat, state_of
 from tests.people_world import World, build_world
 
 STRANGER = "仅供受邀的督查人员使用"
@@ -198,14 +198,18 @@ async def test_only_admins_invite_and_only_within_their_area(world: World) -> No
     await admin.say("/invite")
     await admin.press("督查室")
     assert set(admin.labels()) == {"东县", "取消"}
-    await admin.send(Input("button", data=f"x:invarea:{east.id + 1}"))  # forged: 西县
+    seq = admin.buttons[0].data.split(":")[0]  # a forged payload with the live sequence mark
+    await admin.send(Input("button", data=f"{seq}:invarea:{east.id + 1}"))  # forged: 西县
     assert "权限" in admin.notice
     await admin.press("取消")
     await admin.say("/invite")
     await admin.press("督查员")
     await admin.say("新华乡")
     assert "没有找到" in admin.text
-    await admin.send(Input("button", data=f"x:invtw:{world.ids['xinhua']}"))  # forged
+    me = await person_of(world, "500")
+    assert me is not None and me.id is not None
+    seq = (await state_of(world.sessions, me.id))["seq"]
+    await admin.send(Input("button", data=f"{seq}:invtw:{world.ids['xinhua']}"))  # forged
     assert "权限" in admin.notice
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 import bot.reports.summary as summary_module
 from bot.dialog import Who
-from bot.reports.chart import MAX_BARS, cjk_font, write_chart
+from bot.reports.chart import MAX_BARS, _area_level, cjk_font, write_chart
 from bot.reports.docx_report import ReportOptions, report_text
 from bot.reports.summary import (
     BIT,
@@ -481,6 +481,16 @@ def test_chart_by_area_for_many_townships(tmp_path: Path) -> None:
     assert not [w for w in caught if "missing from font" in str(w.message)]
     assert path.read_bytes()[:4] == b"\x89PNG"
     assert _font_covers("第县其他个地区各地区乡镇档案工作状态乡镇数未检查")
+
+    # 90 counties in 9 cities: too many bars for counties, so one bar per city.
+    many = [
+        TownshipYear(TownshipRow(n, f"乡{n}", 100 + n % 90, f"第{n % 90}县", 5), None)
+        for n in range(MAX_BARS * 3)
+    ]
+    tree: dict[int, tuple[str, int | None]] = {100 + k: (f"第{k}县", 10 + k % 9) for k in range(90)}
+    tree.update({10 + c: (f"第{c}市", None) for c in range(9)})
+    summary = Summary(YEAR, date(YEAR, 11, 25), YearTarget(**TARGET), many, areas=tree)
+    assert sorted(set(_area_level(summary).values())) == [f"第{c}市" for c in range(9)]
 
 
 def test_east_and_west_cover_the_scenario() -> None:

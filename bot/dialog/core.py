@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,10 +22,10 @@ from bot.i18n import DEFAULT_LOCALE, normalise_locale, t
 from bot.ordering import KeyedLocks
 from storage.db import SessionMaker, Writer, write_transaction
 from storage.models import Person
-from storage.queries.checklists import ensure_checklist_version, get_checklist_version
+from storage.queries.checklists import ensure_checklist_version, find_checklist_version, get_checklist_version
 from storage.queries.dialog_state import load_state, save_state
 from storage.queries.people import person_by_identity, set_blocked, unblock
-from storage.queries.updates import claim_update
+from storage.queries.updates import claim_update, prune_updates
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,8 @@ class Routes:
     steps: dict[str, Handler] = field(default_factory=dict)
     # Commands a stranger may use (``/start CODE`` binds an invite).
     open_commands: set[str] = field(default_factory=set)
+    # Button actions that stay valid whatever the state (``x:`` buttons); each checks access itself.
+    stateless: set[str] = field(default_factory=set)
 
 
 class Dialog:
@@ -142,37 +145,42 @@ class Dialog:
     async def _attempt(self, who: Who, inp: Input, update_id: str) -> list[Reply]:
         """Read and decide without holding SQLite's write lock, then write in one short
         transaction: the update's claim, the state (if still at the version read) and the answers."""
-        async with self.sessions() as session, Writer(self.sessions) as writer:
+        # The writer is released only after the session has rolled back or committed.
+        async with Writer(self.sessions) as writer, self.sessions() as session:
             session.sync_session.autoflush = False  # writes wait for the write phase
-            found = await person_by_identity(session, who.channel, who.external_id)
-            if found is None or not found[0].active:
-                turn = None
-                replies = await self._stranger(session, who, inp, writer)
-            else:
-                person, identity = found
-                assert person.id is not None
-                if identity.blocked:
-                    await writer.acquire()
-                    await unblock(session, identity.id or 0)
-                state, version = await load_state(session, person.id)
-                turn = Turn(self, session, person, state, self._locale_of(person), who, writer)
-                replies = await self._route(turn, inp)
-            await writer.acquire()
             try:
-                if not await claim_update(session, who.channel, update_id):
-                    log.info("duplicate update %s:%s ignored", who.channel, update_id)
-                    await session.rollback()
-                    return []
-                if turn is not None and not await save_state(
-                    session, turn.person.id or 0, turn.state, version
-                ):
-                    await session.rollback()
-                    raise _Conflict
-                await session.commit()
-            except IntegrityError as exc:
+                return await self._turn(session, writer, who, inp, update_id)
+            except IntegrityError as exc:  # a unique key another writer took first: start again
                 await session.rollback()
                 raise _Conflict from exc
-            return replies
+
+    async def _turn(
+        self, session: AsyncSession, writer: Writer, who: Who, inp: Input, update_id: str
+    ) -> list[Reply]:
+        found = await person_by_identity(session, who.channel, who.external_id)
+        version: int | None = None
+        if found is None or not found[0].active:
+            turn = None
+            replies = await self._stranger(session, who, inp, writer)
+        else:
+            person, identity = found
+            assert person.id is not None
+            if identity.blocked:
+                await writer.acquire()
+                await unblock(session, identity.id or 0)
+            state, version = await load_state(session, person.id)
+            turn = Turn(self, session, person, state, self._locale_of(person), who, writer)
+            replies = await self._route(turn, inp)
+        await writer.acquire()
+        if not await claim_update(session, who.channel, update_id):
+            log.info("duplicate update %s:%s ignored", who.channel, update_id)
+            await session.rollback()
+            return []
+        if turn is not None and not await save_state(session, turn.person.id or 0, turn.state, version):
+            await session.rollback()
+            raise _Conflict
+        await session.commit()
+        return replies
 
     def _locale_of(self, person: Person) -> str:
         return normalise_locale(person.locale) if person.locale else self.locale
@@ -197,7 +205,8 @@ class Dialog:
             mark, _, rest = inp.data.partition(":")
             action, _, _arg = rest.partition(":")
             handler = self.routes.actions.get(action)
-            if handler is None or (mark != STATELESS and mark != str(turn.seq)):
+            fresh = action in self.routes.stateless if mark == STATELESS else mark == str(turn.seq)
+            if handler is None or not fresh:
                 return [Reply(notice=turn.t("general.stale_button"))]
             return await handler(turn, inp)
         step = turn.state.get("step", "idle")
@@ -211,14 +220,19 @@ class Dialog:
     # Checklists, as stored with each inspection -------------------------------------------
 
     async def current_version_id(self, session: AsyncSession) -> int:
-        if self._current_version_id is None:
-            row = await ensure_checklist_version(
-                session, self.checklist.name, self.checklist.version, self.checklist.to_data()
-            )
-            assert row.id is not None
+        """The stored row of the current checklist; cached once it is known to be committed
+        (a row created in this turn may still be rolled back)."""
+        if self._current_version_id is not None:
+            return self._current_version_id
+        stored = await find_checklist_version(session, self.checklist.name, self.checklist.version)
+        row = await ensure_checklist_version(
+            session, self.checklist.name, self.checklist.version, self.checklist.to_data()
+        )
+        assert row.id is not None
+        self._checklists[row.id] = self.checklist
+        if stored is not None:
             self._current_version_id = row.id
-            self._checklists[row.id] = self.checklist
-        return self._current_version_id
+        return row.id
 
     async def checklist_of(self, session: AsyncSession, version_id: int) -> Checklist:
         """The checklist an inspection was answered with (cached: stored versions never change)."""
@@ -230,6 +244,12 @@ class Dialog:
         return self._checklists[version_id]
 
     # Channel events that are not inputs ---------------------------------------------------
+
+    async def prune(self, keep_days: int = 30) -> None:
+        """Forget delivered update ids older than any redelivery (Telegram keeps updates 24 h)."""
+        async with write_transaction(self.sessions) as session:
+            gone = await prune_updates(session, utcnow() - timedelta(days=keep_days))
+        log.info("pruned %d processed update ids", gone)
 
     async def mark_blocked(self, channel: str, external_id: str) -> None:
         """The channel reports the person blocked the bot: stop sending until they write again."""

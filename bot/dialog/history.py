@@ -176,3 +176,4 @@ async def act_history(turn: Turn, inp: Input) -> list[Reply]:
 def register(routes: Routes) -> None:
     routes.commands["history"] = cmd_history
     routes.actions["hist"] = act_history
+    routes.stateless.add("hist")

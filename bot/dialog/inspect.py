@@ -131,7 +131,10 @@ async def step_pick_year(turn: Turn, inp: Input) -> list[Reply]:
 
 
 async def act_year(turn: Turn, inp: Input) -> list[Reply]:
-    return await _open(turn, int(turn.state.get("township_id", 0)), _arg_int(inp))
+    year = _arg_int(inp)
+    if turn.state.get("step") != "pick_year" or not 2000 <= year <= turn.dialog.now_year():
+        return [Reply(notice=turn.t("general.stale_button"))]
+    return await _open(turn, int(turn.state.get("township_id", 0)), year)
 
 
 async def _visible_township(turn: Turn, township_id: int) -> Township | None:
@@ -176,11 +179,12 @@ def _may_reopen(turn: Turn, inspection: Inspection) -> bool:
 
 
 async def act_reopen(turn: Turn, inp: Input) -> list[Reply]:
-    cur = await _current(turn)
+    cur = await _current(turn) if turn.state.get("step") == "confirm_reopen" else None
     if cur is None or not _may_reopen(turn, cur.inspection):
         return [Reply(notice=turn.t("access.township_denied"))]
     await turn.writer.acquire()
-    await q_insp.reopen(turn.session, cur.inspection, turn.person.id)
+    if not await q_insp.reopen(turn.session, cur.inspection, turn.person.id):
+        return [Reply(turn.t("inspect.changed_meanwhile"), edit=True)]
     return [Reply(turn.t("inspect.reopened"), edit=True), *await _review(turn, cur)]
 
 
@@ -515,8 +519,9 @@ async def act_submit(turn: Turn, inp: Input) -> list[Reply]:
     assert turn.person.id is not None
     await turn.writer.acquire()
     was = cur.inspection.status
-    await q_insp.submit(turn.session, cur.inspection, turn.person.id)
     turn.state = {"seq": turn.next_seq()}
+    if not await q_insp.submit(turn.session, cur.inspection, turn.person.id):
+        return [Reply(turn.t("inspect.changed_meanwhile"), edit=True)]
     done = turn.t("review.submitted", township=cur.township.name, year=cur.inspection.year)
     return [Reply(done, edit=True), *await returns.after_submit(turn, cur.inspection, cur.township, was)]
 

@@ -286,10 +286,16 @@ async def _overseer_year(turn: Turn, inp: Input) -> tuple[int | None, list[Reply
     return year, []
 
 
-async def _summary(turn: Turn, year: int, *, with_team: bool = False) -> Summary:
+async def _summary(turn: Turn, year: int, *, with_team: bool = False, with_areas: bool = False) -> Summary:
     scope = await scope_of(turn.session, turn.person)
     return await build_summary(
-        turn.session, scope, year, tz=turn.dialog.tz, checklists=turn.dialog.checklist_of, with_team=with_team
+        turn.session,
+        scope,
+        year,
+        tz=turn.dialog.tz,
+        checklists=turn.dialog.checklist_of,
+        with_team=with_team,
+        with_areas=with_areas,
     )
 
 
@@ -311,6 +317,11 @@ def _deadline_line(turn: Turn, s: Summary) -> str:
         else "summary.deadline_past"
     )
     return turn.t(key, deadline=s.deadline.isoformat(), days=abs(days))
+
+
+async def act_summary(turn: Turn, inp: Input) -> list[Reply]:
+    """The button on a reminder: the year's full summary (same checks as /summary)."""
+    return await cmd_summary(turn, Input("command", text=_arg(inp), command="summary"))
 
 
 def summary_reply(turn: Turn, s: Summary) -> Reply:
@@ -484,7 +495,7 @@ async def cmd_chart(turn: Turn, inp: Input) -> list[Reply]:
         return refusal
     from bot.reports.chart import write_chart
 
-    summary = await _summary(turn, year)
+    summary = await _summary(turn, year, with_areas=True)
     path = _fresh(_out_dir(turn), turn.t("chart.file_name", year=year))
     await asyncio.to_thread(write_chart, summary, path, turn.locale)
     return [Reply(turn.t("chart.caption", year=year, n=summary.total), file=path, photo=True)]
@@ -500,4 +511,5 @@ def register(routes: Routes) -> None:
             "chart": cmd_chart,
         }
     )
-    routes.actions.update({"rs": act_status, "rg": act_group})
+    routes.actions.update({"rs": act_status, "rg": act_group, "summary": act_summary})
+    routes.stateless.update({"rs", "rg", "summary"})

@@ -412,3 +412,4 @@ def register(routes: Routes) -> None:
             "fix": act_fix,
         }
     )
+    routes.stateless.update({"ret", "fix"})

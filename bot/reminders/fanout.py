@@ -20,7 +20,9 @@ from storage.queries.reminders import claim_reminder, finish_reminder
 log = logging.getLogger(__name__)
 
 Outcome = Literal["sent", "blocked", "failed"]
-STALE_CLAIM = timedelta(minutes=2)  # a claim this old without a send belongs to a run that died
+# A claim this old without a record of its send belongs to a run that died. Longer than the
+# slowest send (retries and flood-control waits included), so a live run is never overtaken.
+STALE_CLAIM = timedelta(minutes=30)
 
 
 class Sender(Protocol):

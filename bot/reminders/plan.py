@@ -13,9 +13,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.dialog.types import Button
 from bot.i18n import normalise_locale, t
 from bot.reminders.rules import Occasion, ReminderRules, occasion
+from bot.reports.summary import ChecklistCache, Summary, build_summary
 from storage.models import Role, YearTarget
 from storage.queries.progress import TownshipState, township_states
-from storage.queries.recipients import Recipient, area_tree, assignments, below, reachable_people
+from storage.queries.recipients import (
+    CHANNEL_PREFERENCE,
+    Recipient,
+    area_tree,
+    assignments,
+    below,
+    reachable_people,
+)
+from storage.queries.summary import Scope
 from storage.queries.targets import year_target
 
 NAMES_SHOWN = 10  # townships named in a reminder before "and N more"
@@ -31,13 +40,21 @@ class Planned:
     buttons: list[list[Button]] = field(default_factory=list)
 
 
-async def plan(session: AsyncSession, now: datetime, tz: ZoneInfo, rules: ReminderRules) -> list[Planned]:
-    """The reminders due at ``now`` (every year whose deadline still calls for one)."""
+async def plan(
+    session: AsyncSession,
+    now: datetime,
+    tz: ZoneInfo,
+    rules: ReminderRules,
+    channels: Sequence[str] = CHANNEL_PREFERENCE,
+) -> list[Planned]:
+    """The reminders due at ``now`` (every year whose deadline still calls for one), to people
+    reachable on ``channels`` (the ones the running sender serves, preferred in that order)."""
     today = now.astimezone(tz).date()
-    people = await reachable_people(session)
+    people = await reachable_people(session, channels)
     if not people:
         return []
     tree, assigned = await area_tree(session), await assignments(session)
+    checklists = ChecklistCache()
     planned: list[Planned] = []
     for year in (today.year - 1, today.year):
         target = await year_target(session, year)
@@ -52,7 +69,16 @@ async def plan(session: AsyncSession, now: datetime, tz: ZoneInfo, rules: Remind
                 areas = below(tree, person.area_id)
                 scope = [s for s in states if s.area_id in areas]
                 if scope:
-                    planned.append(_supervisor(person, year, target, occ, scope, assigned, people))
+                    # The same summary as /summary and the report, so the numbers always agree.
+                    summary = await build_summary(
+                        session,
+                        Scope(area_ids=frozenset(areas)),
+                        year,
+                        tz=tz,
+                        checklists=checklists,
+                        today=today,
+                    )
+                    planned.append(_supervisor(person, summary, occ, scope, assigned, people))
             elif person.role == Role.inspector:
                 owed = [
                     s
@@ -85,38 +111,33 @@ def _names(locale: str, names: Sequence[str]) -> str:
     return shown
 
 
-def _percent(part: float, whole: float) -> int:
-    return round(100 * part / whole) if whole else 0
-
-
 def _supervisor(
     person: Recipient,
-    year: int,
-    target: YearTarget,
+    summary: Summary,
     occ: Occasion,
     scope: list[TownshipState],
     assigned: dict[int, set[int]],
     people: list[Recipient],
 ) -> Planned:
     loc = normalise_locale(person.locale)
-    done = [s for s in scope if s.task_done]
-    behind = [s.name for s in scope if not s.task_done]
-    total_villages = sum(_villages_total(s) for s in scope)
-    established = sum(_established(s) for s in scope)
+    target = summary.target
+    done = {ty.township.id for ty in summary.completed}
+    behind = [ty.name for ty in summary.townships if ty.township.id not in done]
+    rate = summary.village_rate
     lines = [
-        t("reminders.supervisor_title", loc, year=year, when=_when(loc, target, occ)),
+        t("reminders.supervisor_title", loc, year=summary.year, when=_when(loc, target, occ)),
         t(
             "reminders.townships_done",
             loc,
             done=len(done),
-            total=len(scope),
-            percent=_percent(len(done), len(scope)),
+            total=summary.total,
+            percent=round(100 * summary.completion),
             target=round(target.township_target * 100),
         ),
         t(
             "reminders.village_rate",
             loc,
-            percent=_percent(established, total_villages),
+            percent="—" if rate is None else round(100 * rate),
             target=round(target.village_target * 100),
         ),
     ]
@@ -131,7 +152,7 @@ def _supervisor(
                     lines.append(
                         t("reminders.inspector_owes", loc, name=inspector.name, names=_names(loc, theirs))
                     )
-    buttons = [[Button(t("reminders.full_summary", loc), f"x:summary:{year}")]]
+    buttons = [[Button(t("reminders.full_summary", loc), f"x:summary:{summary.year}")]]
     return Planned("supervisor", person, occ.key, occ.urgent, "\n".join(lines), buttons)
 
 
@@ -149,13 +170,3 @@ def _inspector(
             lines.append(t("reminders.draft", loc, name=state.name, answered=state.answered))
     lines.append(t("reminders.how_to_continue", loc))
     return Planned("inspector", person, occ.key, occ.urgent, "\n".join(lines))
-
-
-def _villages_total(state: TownshipState) -> int:
-    value = state.facts.get("villages_total") if state.submitted else None
-    return value if isinstance(value, int) else state.villages
-
-
-def _established(state: TownshipState) -> int:
-    value = state.facts.get("villages_established") if state.submitted else None
-    return value if isinstance(value, int) else 0

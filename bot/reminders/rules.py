@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from bot.reminders.calendar import is_workday, last_workday_until
 
 Kind = Literal["monthly", "weekly", "daily", "due", "overdue"]
+URGENT_DAYS = 7  # reminders this close to the deadline (and after it) ignore /mute
 
 
 class ReminderRules(BaseModel):
@@ -38,8 +39,8 @@ class Occasion:
 
     @property
     def urgent(self) -> bool:
-        """The last week, the day and after: never muted."""
-        return self.kind in ("daily", "due", "overdue")
+        """The last week, the day and after: never muted (whatever the cadence settings)."""
+        return self.days_left <= URGENT_DAYS
 
 
 def occasion(today: date, year: int, deadline: date, rules: ReminderRules) -> Occasion | None:

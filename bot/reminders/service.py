@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,9 +18,12 @@ from bot.reminders.fanout import STALE_CLAIM, FanOutReport, Pacer, Sender, fan_o
 from bot.reminders.plan import Planned, plan
 from bot.reminders.rules import ReminderRules
 from storage.db import SessionMaker
+from storage.queries.recipients import CHANNEL_PREFERENCE
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
+
+LAST_HOUR = 20  # retries of the day's reminders stop after this local hour
 
 
 def rules_from(settings: Settings) -> ReminderRules:
@@ -47,8 +50,9 @@ class ReminderService:
         clock: Callable[[], datetime] = utcnow,
         pacer: Pacer | None = None,
         workers: int = 8,
+        channels: Sequence[str] = CHANNEL_PREFERENCE,
     ) -> None:
-        self.workers = workers
+        self.workers, self.channels = workers, tuple(channels)
         self.sessions, self.sender, self.tz, self.rules, self.clock = sessions, sender, tz, rules, clock
         self.pacer = pacer or Pacer(per_second)
         self._running = asyncio.Lock()
@@ -63,7 +67,7 @@ class ReminderService:
         if now.astimezone(self.tz).time() < self.send_time:
             return []
         async with self.sessions() as session:
-            return await plan(session, now, self.tz, self.rules)
+            return await plan(session, now, self.tz, self.rules, self.channels)
 
     async def run_due(
         self, now: datetime | None = None, *, stale_after: timedelta = STALE_CLAIM
@@ -76,16 +80,13 @@ class ReminderService:
             )
 
     def schedule(self, scheduler: AsyncIOScheduler, start_in: float = 5.0) -> None:
-        """The daily job, and a catch-up run shortly after start (sends a missed period's
-        reminder once, if it is still relevant)."""
-        daily = CronTrigger(hour=self.rules.send_hour, minute=self.rules.send_minute, timezone=self.tz)
+        """The daily job at the send time, then hourly until the evening (what failed or was
+        missed goes out then; the log keeps everything to once), and a catch-up run shortly after
+        start (a missed period's reminder is sent once, if it is still relevant)."""
+        hours = f"{self.rules.send_hour}-{max(self.rules.send_hour, LAST_HOUR)}"
+        daily = CronTrigger(hour=hours, minute=self.rules.send_minute, timezone=self.tz)
         scheduler.add_job(
-            self._job,
-            daily,
-            id="reminders",
-            replace_existing=True,
-            coalesce=True,
-            misfire_grace_time=6 * 3600,
+            self._job, daily, id="reminders", replace_existing=True, coalesce=True, misfire_grace_time=3600
         )
         soon = DateTrigger(run_date=datetime.now(self.tz) + timedelta(seconds=start_in), timezone=self.tz)
         scheduler.add_job(self._job, soon, id="reminders-catch-up", replace_existing=True)

@@ -95,7 +95,7 @@ def _legend(fig_ax: object, locale: str, states: list[str]) -> None:
     """Below the plot, where it covers no bar."""
     handles = [Patch(color=COLOURS[s], label=t(f"chart.legend.{s}", locale)) for s in states]
     fig_ax.legend(  # type: ignore[attr-defined]
-        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=3, fontsize=9, frameon=False
+        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=9, frameon=False
     )
 
 

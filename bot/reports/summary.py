@@ -536,10 +536,12 @@ async def build_summary(
     checklists: Checklists | None = None,
     today: date | None = None,
     with_team: bool = False,
+    with_areas: bool = False,
     cached: bool = True,
 ) -> Summary:
     """Where the townships in scope stand in ``year``; ``with_team`` also reads who
-    inspected and when (the report's opening)."""
+    inspected and when (the report's opening), ``with_areas`` the tree of areas (the chart
+    names its bars after the areas above the townships' own when there are many)."""
     pairs = await townships_and_heads(session, scope, year)
     heads = [h for _, h in pairs if h is not None]
     found = await year_facts(session, scope, year, checklists or ChecklistCache(), cached=cached, heads=heads)
@@ -553,7 +555,7 @@ async def build_summary(
         townships=townships,
         region=await scope_root_name(session, scope),
         team=await team_of_year(session, scope, year) if with_team else Team(),
-        areas=await area_tree(session),
+        areas=await area_tree(session) if with_areas else {},
     )
 
 

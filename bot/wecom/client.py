@@ -208,7 +208,15 @@ class WeComClient:
     async def send(self, touser: str, msgtype: str, content: JSON) -> JSON:
         """``message/send`` to one member; raises WeComError(81013) when they are unreachable,
         also when WeCom reports them only as ``invaliduser``."""
-        body = {"touser": touser, "agentid": self.agent_id, "msgtype": msgtype, msgtype: content}
+        # A send retried after a timeout may have gone through: WeCom drops the repeat itself.
+        body = {
+            "touser": touser,
+            "agentid": self.agent_id,
+            "msgtype": msgtype,
+            msgtype: content,
+            "enable_duplicate_check": 1,
+            "duplicate_check_interval": 1800,
+        }
         result = await self.call("message/send", body=body)
         assert isinstance(result, dict)
         invalid = str(result.get("invaliduser") or "")

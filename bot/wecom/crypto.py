@@ -73,7 +73,8 @@ class WeComCrypto:
 
     def check(self, msg_signature: str, timestamp: str, nonce: str, encrypted: str) -> None:
         expected = self.sign(timestamp, nonce, encrypted)
-        if not hmac.compare_digest(expected, msg_signature.strip().lower()):
+        given = msg_signature.strip().lower().encode("utf-8", "replace")
+        if not hmac.compare_digest(expected.encode("ascii"), given):
             raise CryptoError("bad signature")
 
     def encrypt(self, message: str, random16: bytes | None = None) -> str:

@@ -246,7 +246,12 @@ def _start_reminders(settings: Settings, dialog: Dialog, sender: WeComSender) ->
     from bot.reminders.service import ReminderService, rules_from
 
     service = ReminderService(
-        dialog.sessions, sender, settings.tz, rules_from(settings), settings.reminder_rate_per_second
+        dialog.sessions,
+        sender,
+        settings.tz,
+        rules_from(settings),
+        settings.reminder_rate_per_second,
+        channels=("wecom",),
     )
     scheduler = AsyncIOScheduler(timezone=settings.tz)
     service.schedule(scheduler)

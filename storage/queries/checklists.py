@@ -16,6 +16,11 @@ def digest(content: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+async def find_checklist_version(session: AsyncSession, name: str, version: int) -> ChecklistVersion | None:
+    stmt = select(ChecklistVersion).where(ChecklistVersion.name == name, ChecklistVersion.version == version)
+    return (await session.exec(stmt)).first()
+
+
 async def ensure_checklist_version(
     session: AsyncSession, name: str, version: int, content: dict[str, Any]
 ) -> ChecklistVersion:

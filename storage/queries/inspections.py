@@ -134,13 +134,17 @@ async def previous_answers(
     return rows[0][0], {key: value for _, key, value, skipped in rows if not skipped}
 
 
-async def _set_status(session: AsyncSession, inspection: Inspection, **values: Any) -> None:
-    """Update an inspection's row and the object in hand alike."""
+async def _set_status(session: AsyncSession, inspection: Inspection, expected: str, **values: Any) -> bool:
+    """Update an inspection's row and the object in hand alike, if its status is still the
+    one the caller saw (False when someone changed it meanwhile: nothing is written)."""
     i = table(Inspection)
     values["updated_at"] = utcnow()
-    await (await session.connection()).execute(update(i).where(i.c.id == inspection.id).values(**values))
+    stmt = update(i).where(i.c.id == inspection.id, i.c.status == expected).values(**values)
+    if not (await (await session.connection()).execute(stmt)).rowcount:
+        return False
     for name, value in values.items():
         setattr(inspection, name, value)
+    return True
 
 
 async def _record_status(
@@ -153,16 +157,23 @@ async def _record_status(
     )
 
 
-async def submit(session: AsyncSession, inspection: Inspection, by: int) -> None:
-    await _set_status(
-        session, inspection, status=InspectionStatus.submitted, submitted_at=utcnow(), submitted_by=by
-    )
+async def submit(session: AsyncSession, inspection: Inspection, by: int) -> bool:
+    """Submit a draft or returned inspection as it was read; False if its status changed meanwhile."""
+    if inspection.status == InspectionStatus.submitted or not await _set_status(
+        session, inspection, inspection.status, status=InspectionStatus.submitted, submitted_at=utcnow(),
+        submitted_by=by,
+    ):
+        return False
     await _record_status(session, inspection.id, InspectionStatus.submitted, by)
+    return True
 
 
-async def reopen(session: AsyncSession, inspection: Inspection, by: int | None = None) -> None:
-    await _set_status(session, inspection, status=InspectionStatus.draft)
+async def reopen(session: AsyncSession, inspection: Inspection, by: int | None = None) -> bool:
+    """Reopen a submitted inspection for edits; False if it is no longer submitted."""
+    if not await _set_status(session, inspection, InspectionStatus.submitted, status=InspectionStatus.draft):
+        return False
     await _record_status(session, inspection.id, InspectionStatus.draft, by)
+    return True
 
 
 async def return_inspection(

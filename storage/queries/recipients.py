@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -24,19 +25,22 @@ class Recipient:
     external_id: str
 
 
-async def reachable_people(session: AsyncSession) -> list[Recipient]:
-    """Active people with an identity that has not blocked the bot, one channel each."""
+async def reachable_people(
+    session: AsyncSession, channels: Sequence[str] = CHANNEL_PREFERENCE
+) -> list[Recipient]:
+    """Active people with an identity on one of ``channels`` (in order of preference) that has
+    not blocked the bot, one channel each."""
     p, i = table(Person), table(Identity)
     stmt = (
         select(p.c.id, p.c.name, p.c.role, p.c.area_id, p.c.locale, p.c.muted, i.c.channel, i.c.external_id)
         .join(i, i.c.person_id == p.c.id)
-        .where(p.c.active.is_(True), i.c.blocked.is_(False), i.c.channel.in_(CHANNEL_PREFERENCE))
+        .where(p.c.active.is_(True), i.c.blocked.is_(False), i.c.channel.in_(list(channels)))
     )
     best: dict[int, Recipient] = {}
     for row in (await (await session.connection()).execute(stmt)).all():
         found = Recipient(*row)
         held = best.get(found.person_id)
-        if held is None or CHANNEL_PREFERENCE.index(found.channel) < CHANNEL_PREFERENCE.index(held.channel):
+        if held is None or channels.index(found.channel) < channels.index(held.channel):
             best[found.person_id] = found
     return sorted(best.values(), key=lambda r: r.person_id)
 

@@ -6,12 +6,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import bindparam, delete, func, insert, update
+from sqlalchemy import and_, bindparam, delete, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Area, Assignment, DialogState, Identity, Person, Township, table
+from storage.models import Area, Assignment, DialogState, Identity, Invite, Person, Township, table
+from storage.types import utcnow
 
 T = TypeVar("T")
 
@@ -272,6 +273,10 @@ async def remove_person(session: AsyncSession, person: Person) -> None:
     for model in (Identity, Assignment, DialogState):
         t = table(model)
         await conn.execute(delete(t).where(t.c.person_id == person.id))
+    # Codes they handed out and nobody used yet die with their access.
+    invites = table(Invite)
+    unused = and_(invites.c.created_by == person.id, invites.c.used_at.is_(None))
+    await conn.execute(update(invites).where(unused).values(expires_at=utcnow()))
     await session.flush()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from sqlalchemy import select, update
@@ -20,8 +20,9 @@ Claim = Literal["new", "resume", "done"]
 async def claim_reminder(
     session: AsyncSession, rule: str, recipient_id: int, occasion: str, *, stale_after: timedelta
 ) -> Claim:
-    """Claim a reminder for sending. "new": claimed now; "resume": claimed by a run that died
-    before it was sent (older than ``stale_after``), taken over now; "done": not to be sent."""
+    """Claim a reminder for sending. "new": claimed now; "resume": a send that failed, or a
+    claim by a run that died before sending (older than ``stale_after``), taken over now;
+    "done": sent already, or being sent by another run."""
     log = table(ReminderLog)
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
@@ -33,7 +34,7 @@ async def claim_reminder(
     )
     if (await conn.execute(stmt)).rowcount:
         return "new"
-    # Take over a stale claim atomically: only one run's UPDATE matches the old timestamp.
+    # Take over a failed send, or a stale claim, atomically: only one run's UPDATE matches.
     row = (
         await conn.execute(
             select(log.c.status, log.c.created_at).where(
@@ -42,7 +43,9 @@ async def claim_reminder(
         )
     ).one()
     status, claimed_at = row
-    if status != "claimed" or _aware(claimed_at) > now - stale_after:
+    if status == "claimed" and claimed_at > now - stale_after:
+        return "done"  # another run is sending it right now
+    if status not in ("claimed", "failed"):
         return "done"
     taken = await conn.execute(
         update(log)
@@ -50,18 +53,12 @@ async def claim_reminder(
             log.c.rule == rule,
             log.c.recipient_id == recipient_id,
             log.c.occasion == occasion,
-            log.c.status == "claimed",
+            log.c.status == status,
             log.c.created_at == claimed_at,
         )
-        .values(created_at=now)
+        .values(status="claimed", created_at=now, error=None)
     )
     return "resume" if taken.rowcount else "done"
-
-
-def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 async def finish_reminder(
