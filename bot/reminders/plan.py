@@ -15,15 +15,9 @@ from bot.i18n import normalise_locale, t
 from bot.reminders.rules import Occasion, ReminderRules, occasion
 from bot.reports.summary import ChecklistCache, Summary, build_summary
 from storage.models import Role, YearTarget
+from storage.queries.people import area_parents, nested_areas
 from storage.queries.progress import TownshipState, township_states
-from storage.queries.recipients import (
-    CHANNEL_PREFERENCE,
-    Recipient,
-    area_tree,
-    assignments,
-    below,
-    reachable_people,
-)
+from storage.queries.recipients import CHANNEL_PREFERENCE, Recipient, assignments, reachable_people
 from storage.queries.summary import Scope
 from storage.queries.targets import year_target
 
@@ -53,7 +47,7 @@ async def plan(
     people = await reachable_people(session, channels)
     if not people:
         return []
-    tree, assigned = await area_tree(session), await assignments(session)
+    tree, assigned = await area_parents(session), await assignments(session)
     checklists = ChecklistCache()
     planned: list[Planned] = []
     for year in (today.year - 1, today.year):
@@ -66,7 +60,7 @@ async def plan(
             if person.muted and not occ.urgent:
                 continue
             if person.role == Role.supervisor and person.area_id is not None:
-                areas = below(tree, person.area_id)
+                areas = nested_areas(tree, person.area_id)
                 scope = [s for s in states if s.area_id in areas]
                 if scope:
                     # The same summary as /summary and the report, so the numbers always agree.

@@ -57,12 +57,17 @@ async def identities_of(session: AsyncSession, person_id: int) -> Sequence[Ident
     return (await session.exec(select(Identity).where(Identity.person_id == person_id))).all()
 
 
-async def area_and_below(session: AsyncSession, area_id: int) -> set[int]:
+async def area_parents(session: AsyncSession) -> dict[int, int | None]:
+    """Area id → its parent's id (the table is small: a city and its counties)."""
+    a = table(Area)
+    return dict((await (await session.connection()).execute(sa_select(a.c.id, a.c.parent_id))).tuples().all())
+
+
+def nested_areas(parents: dict[int, int | None], area_id: int) -> set[int]:
     """The area and every area nested under it."""
-    areas = (await session.exec(select(Area.id, Area.parent_id))).all()
     children: dict[int | None, list[int]] = {}
-    for aid, parent in areas:
-        children.setdefault(parent, []).append(aid)  # type: ignore[arg-type]
+    for aid, parent in parents.items():
+        children.setdefault(parent, []).append(aid)
     found, todo = {area_id}, [area_id]
     while todo:
         for child in children.get(todo.pop(), []):
@@ -70,6 +75,11 @@ async def area_and_below(session: AsyncSession, area_id: int) -> set[int]:
                 found.add(child)
                 todo.append(child)
     return found
+
+
+async def area_and_below(session: AsyncSession, area_id: int) -> set[int]:
+    """The area and every area nested under it."""
+    return nested_areas(await area_parents(session), area_id)
 
 
 async def visible_townships(session: AsyncSession, person: Person) -> Sequence[Township]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Area, Assignment, Identity, Person, table
+from storage.models import Assignment, Identity, Person, table
 
 CHANNEL_PREFERENCE = ("telegram", "wecom")
 
@@ -54,22 +54,3 @@ async def assignments(session: AsyncSession) -> dict[int, set[int]]:
     ).all():
         out.setdefault(person_id, set()).add(township_id)
     return out
-
-
-async def area_tree(session: AsyncSession) -> dict[int, int | None]:
-    """Area id → its parent's id."""
-    a = table(Area)
-    return dict((await (await session.connection()).execute(select(a.c.id, a.c.parent_id))).tuples().all())
-
-
-def below(tree: dict[int, int | None], area_id: int) -> set[int]:
-    """The area and all areas nested under it."""
-    found = {area_id}
-    changed = True
-    while changed:
-        changed = False
-        for child, parent in tree.items():
-            if parent in found and child not in found:
-                found.add(child)
-                changed = True
-    return found
