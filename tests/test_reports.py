@@ -495,3 +495,18 @@ def test_chart_by_area_for_many_townships(tmp_path: Path) -> None:
 
 def test_east_and_west_cover_the_scenario() -> None:
     assert sorted(EAST + WEST) == sorted(TOWNSHIPS)
+
+
+async def test_asking_by_message_outside_a_question(sessions: SessionMaker, tmp_path: Path) -> None:
+    """ "太平乡怎么样？" as a plain message gets the card; nobody learns of a township not theirs."""
+    from bot.dialog.types import Who
+    from tests.dialog_driver import Chat, make_dialog, seed
+
+    await seed(sessions)
+    dialog = make_dialog(sessions, tmp_path)
+    supervisor = Chat(dialog, Who("test", "300"))
+    await supervisor.say("太平乡怎么样？")
+    assert "太平乡" in supervisor.text and "/inspect" not in supervisor.text
+    outsider = Chat(dialog, Who("test", "200"))  # 新华乡's inspector
+    await outsider.say("太平乡怎么样？")
+    assert "太平乡" not in outsider.text and "/inspect" in outsider.text

@@ -108,6 +108,18 @@ async def cmd_status(turn: Turn, inp: Input) -> list[Reply]:
     return await _resume(turn, [Reply(text, _township_buttons(turn, found[:MAX_BUTTONS]))])
 
 
+async def status_by_message(turn: Turn, inp: Input) -> list[Reply] | None:
+    """ "太平乡怎么样？" typed outside any question: the status card, if it names a township the
+    person may see (None otherwise, and the usual idle answer follows)."""
+    wanted = _NOISE.sub("", inp.text.strip())
+    if inp.kind != "text" or not wanted:
+        return None
+    scope = await scope_of(turn.session, turn.person)
+    if not await find_townships(turn.session, scope, wanted, 1):
+        return None
+    return await cmd_status(turn, Input("command", text=inp.text, command="status"))
+
+
 def _township_buttons(turn: Turn, townships: list[TownshipRow]) -> list[list[Button]]:
     names = [tw.name for tw in townships]
     buttons = [
@@ -512,4 +524,10 @@ def register(routes: Routes) -> None:
         }
     )
     routes.actions.update({"rs": act_status, "rg": act_group, "summary": act_summary})
+    idle = routes.steps["idle"]
+
+    async def idle_or_status(turn: Turn, inp: Input) -> list[Reply]:
+        return await status_by_message(turn, inp) or await idle(turn, inp)
+
+    routes.steps["idle"] = idle_or_status
     routes.stateless.update({"rs", "rg", "summary"})
