@@ -30,6 +30,7 @@ lint: install
 bench: install
 	$(BIN)/python -m bench.dialog_throughput
 	$(BIN)/python -m bench.summary_scale
+	$(BIN)/python -m bench.reminder_fanout
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
