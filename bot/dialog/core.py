@@ -136,9 +136,12 @@ class Dialog:
                 try:
                     return await self._attempt(who, inp, update_id)
                 except _Conflict as exc:
-                    log.info("conflict: %r", exc.__cause__)
                     log.info(
-                        "%s:%s raced with another writer; attempt %d", who.channel, who.external_id, attempt
+                        "%s:%s raced with another writer (attempt %d): %r",
+                        who.channel,
+                        who.external_id,
+                        attempt,
+                        exc.__cause__,
                     )
             raise RuntimeError(f"{who.channel}:{who.external_id} kept conflicting; giving up")
 
