@@ -33,7 +33,8 @@ def catalogue(locale: str) -> dict[str, str]:
     path = _DIR / f"{locale}.yaml"
     if not path.exists():
         return {}
-    return _flatten(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ten times faster
+    return _flatten(yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {})
 
 
 def normalise_locale(locale: str | None) -> str:

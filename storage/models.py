@@ -140,6 +140,27 @@ class Answer(SQLModel, table=True):
     answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class InspectionFact(SQLModel, table=True):
+    """What the summary derived from an inspection's answers (its groups as a bitmask and
+    the facts it reports; see ``bot.reports.summary``), kept so that a summary reads one
+    short row an inspection instead of pivoting its answers. Valid while the inspection's
+    ``updated_at`` is still ``stamp`` and the summary's rules still have the digest
+    ``rules``; otherwise computed again and replaced."""
+
+    inspection_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("inspection.id", ondelete="CASCADE"), primary_key=True)
+    )
+    stamp: datetime = Field(sa_type=UTCDateTime)
+    rules: str = Field(max_length=16)
+    mask: int
+    filed_up_to: int | None = None
+    villages_total: int | None = None
+    villages_established: int | None = None
+    progress: float | None = None
+    funding: float | None = None
+    work_state: str | None = None
+
+
 class AnswerChange(SQLModel, table=True):
     """Every change to an answer, first answers included: the audit trail."""
 

@@ -30,7 +30,7 @@ from bot.reports.summary import (
     build_summary,
 )
 from storage.db import SessionMaker, transaction
-from storage.models import AnswerChange, Inspection, Person, YearTarget, table
+from storage.models import AnswerChange, Inspection, InspectionFact, Person, YearTarget, table
 from storage.queries.people import visible_townships
 from storage.queries.registry import get_or_create_area, upsert_township
 from storage.queries.summary import Scope, TownshipRow, scope_of
@@ -95,9 +95,21 @@ async def check_the_cache_follows_changes(sessions: SessionMaker, world: dict[st
     """Facts are kept between summaries; a changed answer or status is read again."""
     from storage.queries.inspections import find_inspection, reopen, set_answer
 
-    async with sessions() as s:
-        before = await build_summary(s, Scope(), YEAR, tz=TZ)
+    async def may_write() -> None:
+        pass
+
+    async with transaction(sessions) as s:  # the facts computed are kept in the database
+        before = await build_summary(s, Scope(), YEAR, tz=TZ, before_write=may_write)
     assert "石门镇" in names(before.group("no_equipment"))
+    async with sessions() as s:
+        kept = await s.scalar(select(func.count()).select_from(table(InspectionFact)))
+        year_ones = await s.scalar(select(func.count()).where(table(Inspection).c.year == YEAR))
+    assert kept and kept >= year_ones
+    summary_module._caches.clear()  # as after a restart: only the kept facts are left
+    async with sessions() as s:
+        again = await build_summary(s, Scope(), YEAR, tz=TZ)
+    assert {k: names(v) for k, v in again.groups.items()} == {k: names(v) for k, v in before.groups.items()}
+    assert again.villages == before.villages and again.lagging == before.lagging
     async with transaction(sessions) as s:
         shimen = await find_inspection(s, world["石门镇"], YEAR)
         assert shimen is not None and shimen.id is not None
@@ -113,6 +125,15 @@ async def check_the_cache_follows_changes(sessions: SessionMaker, world: dict[st
     assert names(after.group("equipment_rotten")) == ["河口乡", "石门镇"]
     assert names(after.group("filing_done")) == [] and "太平乡" in names(after.by_status["draft"])
     assert {k: names(v) for k, v in after.groups.items()} == {k: names(v) for k, v in fresh.groups.items()}
+    # The kept facts of the changed inspections are out of date: computed again and replaced.
+    summary_module._caches.clear()
+    async with transaction(sessions) as s:
+        await build_summary(s, Scope(), YEAR, tz=TZ, before_write=may_write)
+    summary_module._caches.clear()
+    async with sessions() as s:
+        last = await build_summary(s, Scope(), YEAR, tz=TZ)
+    assert {k: names(v) for k, v in last.groups.items()} == {k: names(v) for k, v in fresh.groups.items()}
+    assert last.villages == fresh.villages and last.funding_total == fresh.funding_total
 
 
 async def check_scope_follows_the_access_rules(sessions: SessionMaker, world: dict[str, Any]) -> None:

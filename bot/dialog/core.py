@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dialog.types import Button, Input, Reply, Who
 from bot.engine import Checklist, builtin_checklist, parse_checklist
-from bot.i18n import DEFAULT_LOCALE, normalise_locale, t
+from bot.i18n import DEFAULT_LOCALE, catalogue, normalise_locale, t
 from bot.ordering import KeyedLocks
 from storage.db import SessionMaker, Writer, write_transaction
 from storage.models import Person
@@ -103,6 +103,8 @@ class Dialog:
         self.data_dir = data_dir
         self.tz = tz
         self.locale = normalise_locale(locale)
+        for loc in {self.locale, DEFAULT_LOCALE}:
+            catalogue(loc)  # read the messages now, not in the first turn
         self.checklist = checklist or builtin_checklist()
         self.routes = Routes()
         self.locks = KeyedLocks()

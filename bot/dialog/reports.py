@@ -32,6 +32,7 @@ from storage.queries.summary import (
     TownshipRow,
     find_townships,
     inspections_of_township,
+    many_objects,
     scope_of,
     scope_townships,
     township_row,
@@ -308,6 +309,7 @@ async def _summary(turn: Turn, year: int, *, with_team: bool = False, with_areas
         checklists=turn.dialog.checklist_of,
         with_team=with_team,
         with_areas=with_areas,
+        before_write=turn.writer.acquire,  # the facts it computes are kept for the next summary
     )
 
 
@@ -315,8 +317,13 @@ async def cmd_summary(turn: Turn, inp: Input) -> list[Reply]:
     year, refusal = await _overseer_year(turn, inp)
     if year is None:
         return refusal
-    summary = await _summary(turn, year)
-    return [summary_reply(turn, summary)]
+    # Tens of thousands of small objects, all gone before the collector runs again: with it
+    # running, it would walk them all once more (a fifth of a national summary) for nothing.
+    with many_objects():
+        summary = await _summary(turn, year)
+        reply = summary_reply(turn, summary)
+        del summary
+    return [reply]
 
 
 def _deadline_line(turn: Turn, s: Summary) -> str:

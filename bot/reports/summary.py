@@ -10,6 +10,7 @@ inspections report.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from bot.reports.sqlcond import SqlConditions, needed_keys
 from storage.models import InspectionStatus, YearTarget
 from storage.queries.checklists import get_checklist_version
 from storage.queries.summary import (
+    KEPT_FACTS,
     InspectionHead,
     Scope,
     Team,
@@ -35,7 +37,9 @@ from storage.queries.summary import (
     area_tree,
     inspection_facts,
     inspection_heads,
+    keep_facts,
     many_objects,
+    new_tuple,
     scope_root_name,
     team_of_year,
     townships_and_heads,
@@ -196,6 +200,10 @@ class InspectionFacts(NamedTuple):
         return min(1.0, max(0.0, part / total))
 
 
+# An InspectionFact row keeps these, in this order (as InspectionHead carries them).
+assert KEPT_FACTS == InspectionFacts._fields[4:], KEPT_FACTS
+
+
 def _typed(key: str, value: Any) -> Any:
     """A fact's value as the summary reads it (the SQL reads it the same way)."""
     if isinstance(value, bool):
@@ -229,6 +237,24 @@ def python_facts(
 
 
 Checklists = Callable[[AsyncSession, int], Awaitable[Checklist]]
+# Called before facts computed by a summary are written back: acquires the right to write.
+BeforeWrite = Callable[[], Awaitable[None]]
+
+# Bump when the SQL translation of the conditions or the facts changes meaning: every kept
+# fact is then computed again (changes to the groups' definitions are seen on their own).
+FACTS_FORMAT = 1
+
+
+def rules_digest() -> str:
+    """What the kept facts were computed under: the groups' definitions, the facts read
+    and ``FACTS_FORMAT``. (The year a definition mentions is the inspection's own, which
+    never changes, so the digest uses a fixed one.)"""
+    defs = [(d.key, d.good, d.flag, d.when) for d in group_defs(2000)]
+    text = repr((FACTS_FORMAT, defs, sorted(FACT_FIELDS.items()), INT_FACTS, REAL_FACTS, TEXT_FACTS))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+RULES = rules_digest()
 
 
 class ChecklistCache:
@@ -251,10 +277,12 @@ class FactsCache:
     at. Every change to an inspection's answers or status moves its ``updated_at`` (see
     ``storage.queries.inspections``), so a fact whose stamp still matches is current; the
     rest are computed again. One per engine and process; entries for other years or
-    scopes are kept (about 200 bytes an inspection)."""
+    scopes are kept (about 200 bytes an inspection). Facts kept in the database
+    (``InspectionFact``) come first; this holds those computed but not written back."""
 
     def __init__(self) -> None:
-        self.rows: dict[int, tuple[Any, InspectionFacts]] = {}
+        # id → (stamp as the heads read it, facts, updated_at as read with the answers)
+        self.rows: dict[int, tuple[Any, InspectionFacts, datetime]] = {}
 
 
 _caches: WeakKeyDictionary[Any, FactsCache] = WeakKeyDictionary()
@@ -273,33 +301,64 @@ async def year_facts(
     *,
     cached: bool = True,
     heads: list[InspectionHead] | None = None,
+    before_write: BeforeWrite | None = None,
 ) -> list[InspectionFacts]:
-    """Every inspection of the year in scope, with its groups and facts.
+    """Every inspection of the year in scope, with its groups and facts (in the order of
+    ``heads``).
 
-    They are computed in SQL, one statement per checklist version in use (one short row an
-    inspection), and kept: a later call reads only which inspections changed since and
-    computes those again."""
+    Facts are kept in the database per inspection (``InspectionFact``) and read with the
+    heads (``heads`` must then have been read with ``rules=RULES``); those missing or out
+    of date are computed in SQL, one statement per checklist version in use (one short row
+    an inspection), and kept in the process; with ``before_write`` (which must acquire the
+    right to write in the session's transaction) they are also written back. ``cached=False``
+    computes every one again and keeps nothing."""
     cache = facts_cache(session) if cached else FactsCache()
     if heads is None:
-        heads = await inspection_heads(session, scope, year)
+        heads = await inspection_heads(session, scope, year, RULES if cached else None)
     rows = cache.rows
     stale: dict[int, list[int]] = {}
+    unkept: list[int] = []  # known in the process, not (validly) in the database
     for h in heads:
+        if h.mask is not None and cached:
+            continue
         hit = rows.get(h.id)
         if hit is None or hit[0] != h.stamp:
             stale.setdefault(h.checklist_version_id, []).append(h.id)
+        else:
+            unkept.append(h.id)
     stamps = {h.id: h.stamp for h in heads} if stale else {}
-    n_stale = sum(len(ids) for ids in stale.values())
+    wanted = {n for ids in stale.values() for n in ids}  # (all the year's may be computed)
+    n_stale = len(wanted)
     for version_id, ids in stale.items():
         every = n_stale > RECOMPUTE_ALL * len(heads)
         chunks = [None] if every else [ids[n : n + 2000] for n in range(0, len(ids), 2000)]
         for chunk in chunks:
-            for facts in await _compute(session, scope, year, version_id, checklists, chunk):
+            for facts, updated_at in await _compute(session, scope, year, version_id, checklists, chunk):
                 if facts.id in stamps:
-                    cache.rows[facts.id] = (stamps[facts.id], facts)
+                    cache.rows[facts.id] = (stamps[facts.id], facts, updated_at)
+                    if facts.id in wanted:
+                        unkept.append(facts.id)
+    if unkept and before_write is not None and cached:
+        await before_write()
+        await keep_facts(
+            session,
+            [
+                {
+                    "inspection_id": facts.id,
+                    "stamp": updated_at,
+                    "rules": RULES,
+                    **{name: getattr(facts, name) for name in KEPT_FACTS},
+                }
+                for _, facts, updated_at in (rows[n] for n in unkept)
+            ],
+        )
     out = []
     with many_objects():
         for h in heads:
+            if h.mask is not None and cached:
+                # id, township_id, year, status, then the kept facts in the same order.
+                out.append(new_tuple(InspectionFacts, (h[0], h[1], year, h[2], *h[5:])))
+                continue
             facts = rows[h.id][1]
             out.append(facts if facts.status == h.status else facts._replace(status=h.status))
     return out
@@ -312,7 +371,9 @@ async def _compute(
     version_id: int,
     checklists: Checklists,
     ids: list[int] | None,
-) -> list[InspectionFacts]:
+) -> list[tuple[InspectionFacts, datetime]]:
+    """The facts of the inspections (all of the year's with the version when ``ids`` is
+    None), each with the ``updated_at`` read with its answers."""
     dialect = session.bind.dialect.name
     checklist = await checklists(session, version_id)
     conds = {d.key: c for d in group_defs(year) if (c := d.cond(checklist)) is not None}
@@ -333,18 +394,21 @@ async def _compute(
     rows = await inspection_facts(session, scope, year, version_id, keys, columns, ids, effective)
     with many_objects():
         return [
-            InspectionFacts(
-                r.id,
-                r.township_id,
-                year,
-                r.status,
-                r.mask,
-                r.filed_up_to,
-                r.villages_total,
-                r.villages_established,
-                r.progress,
-                r.funding,
-                r.work_state,
+            (
+                InspectionFacts(
+                    r.id,
+                    r.township_id,
+                    year,
+                    r.status,
+                    r.mask,
+                    r.filed_up_to,
+                    r.villages_total,
+                    r.villages_established,
+                    r.progress,
+                    r.funding,
+                    r.work_state,
+                ),
+                r.updated_at,
             )
             for r in rows
         ]
@@ -538,16 +602,26 @@ async def build_summary(
     with_team: bool = False,
     with_areas: bool = False,
     cached: bool = True,
+    before_write: BeforeWrite | None = None,
 ) -> Summary:
     """Where the townships in scope stand in ``year``; ``with_team`` also reads who
     inspected and when (the report's opening), ``with_areas`` the tree of areas (the chart
-    names its bars after the areas above the townships' own when there are many)."""
-    pairs = await townships_and_heads(session, scope, year)
+    names its bars after the areas above the townships' own when there are many;
+    ``before_write``: see ``year_facts``)."""
+    pairs = await townships_and_heads(session, scope, year, RULES if cached else None)
     heads = [h for _, h in pairs if h is not None]
-    found = await year_facts(session, scope, year, checklists or ChecklistCache(), cached=cached, heads=heads)
-    by_id = {f.id: f for f in found}
+    found = await year_facts(
+        session,
+        scope,
+        year,
+        checklists or ChecklistCache(),
+        cached=cached,
+        heads=heads,
+        before_write=before_write,
+    )
+    facts = iter(found)  # in the order of the heads
     with many_objects():
-        townships = [TownshipYear(tw, by_id[h.id] if h is not None else None) for tw, h in pairs]
+        townships = [TownshipYear(tw, next(facts) if h is not None else None) for tw, h in pairs]
     return Summary(
         year=year,
         today=today or local_today(tz),

@@ -28,10 +28,13 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    null,
     select,
     text,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,6 +44,7 @@ from storage.models import (
     Area,
     Assignment,
     Inspection,
+    InspectionFact,
     Person,
     Role,
     Township,
@@ -53,6 +57,11 @@ PIVOT = {"sqlite": "join", "postgresql": "group"}
 
 # The answer's JSON text when it was skipped or is empty: treated as no answer.
 JSON_NULL = "null"
+
+
+# ``new_tuple(SomeNamedTuple, values)``: a named tuple from a sequence of its fields, in C
+# (the named tuple's own constructor is a Python function: a third of a summary's reads).
+new_tuple = tuple.__new__
 
 
 @contextmanager
@@ -135,17 +144,17 @@ async def scope_townships(session: AsyncSession, scope: Scope) -> list[TownshipR
 
 
 async def townships_and_heads(
-    session: AsyncSession, scope: Scope, year: int
+    session: AsyncSession, scope: Scope, year: int, rules: str | None = None
 ) -> list[tuple[TownshipRow, InspectionHead | None]]:
     """The townships in scope by name (code point order), each with its inspection of the
     year if any: the summary's first read. Sorted here: a database sorting forty thousand
-    wide rows takes longer than the read itself."""
+    wide rows takes longer than the read itself. With ``rules``, each head carries the
+    inspection's kept facts where they are still valid (see ``InspectionHead``)."""
     t, ar, i = table(Township), table(Area), table(Inspection)
     conn = await session.connection()
-    stamp = type_coerce(i.c.updated_at, String)  # no conversion: only compared for equality
-    stmt = select(
-        t.c.id, t.c.name, t.c.area_id, t.c.villages, i.c.id, i.c.status, i.c.checklist_version_id, stamp
-    ).select_from(t.outerjoin(i, and_(i.c.township_id == t.c.id, i.c.year == year)))
+    source: Any = t.outerjoin(i, and_(i.c.township_id == t.c.id, i.c.year == year))
+    source, kept = _with_kept_facts(source, rules)
+    stmt = select(t.c.id, t.c.name, t.c.area_id, t.c.villages, *_head_columns(), *kept).select_from(source)
     with many_objects():  # across the read too: the driver builds the rows meanwhile
         rows = list((await conn.execute(_in_scope(stmt, scope, t))).all())
         area_names = dict((await conn.execute(select(ar.c.id, ar.c.name))).tuples().all())
@@ -153,10 +162,55 @@ async def townships_and_heads(
         return [
             (
                 TownshipRow(tid, name, area_id, area_names.get(area_id, ""), villages),
-                InspectionHead(iid, tid, status, version, stamp) if iid is not None else None,
+                new_tuple(InspectionHead, head) if head[0] is not None else None,
             )
-            for tid, name, area_id, villages, iid, status, version, stamp in rows
+            for tid, name, area_id, villages, *head in rows
         ]
+
+
+# The facts kept per inspection (``InspectionFact``), in the order ``InspectionHead`` holds them.
+KEPT_FACTS = (
+    "mask",
+    "filed_up_to",
+    "villages_total",
+    "villages_established",
+    "progress",
+    "funding",
+    "work_state",
+)
+
+
+def _head_columns() -> tuple[Any, ...]:
+    i = table(Inspection)
+    stamp = type_coerce(i.c.updated_at, String)  # no conversion: only compared for equality
+    return (i.c.id, i.c.township_id, i.c.status, i.c.checklist_version_id, stamp)
+
+
+def _with_kept_facts(source: Any, rules: str | None) -> tuple[Any, list[Any]]:
+    """Join the kept facts that are still valid: computed at the inspection's current
+    ``updated_at`` under the same rules."""
+    if rules is None:  # none read: NULL in their places (the heads are built by position)
+        return source, [null().label(name) for name in KEPT_FACTS]
+    i, f = table(Inspection), table(InspectionFact)
+    valid = and_(f.c.inspection_id == i.c.id, f.c.stamp == i.c.updated_at, f.c.rules == rules)
+    return source.outerjoin(f, valid), [f.c[name] for name in KEPT_FACTS]
+
+
+async def keep_facts(session: AsyncSession, rows: Sequence[Mapping[str, Any]], chunk: int = 2000) -> None:
+    """Store (or replace) inspections' facts: each row has ``inspection_id``, ``stamp``,
+    ``rules`` and the ``KEPT_FACTS``. The caller holds the right to write."""
+    if not rows:
+        return
+    f = table(InspectionFact)
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(f)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["inspection_id"],
+        set_={name: stmt.excluded[name] for name in ("stamp", "rules", *KEPT_FACTS)},
+    )
+    conn = await session.connection()
+    for start in range(0, len(rows), chunk):
+        await conn.execute(stmt, list(rows[start : start + chunk]))
 
 
 async def area_tree(session: AsyncSession) -> dict[int, tuple[str, int | None]]:
@@ -316,7 +370,7 @@ async def inspection_facts(
     effective: Columns | None = None,
 ) -> Sequence[Row[Any]]:
     """For each of the year's inspections in scope answered with the checklist version: its
-    ``id``, ``township_id`` and ``status`` and the caller's ``columns``, built on the
+    ``id``, ``township_id``, ``status`` and ``updated_at`` and the caller's ``columns``, built on the
     answers to ``keys``. One statement; ``ids`` restricts it to those inspections.
 
     With ``effective`` (the value of each question once it is known to apply), those values
@@ -357,7 +411,13 @@ async def inspection_facts(
     if effective is None:
         extra = columns(raw, i.c.year)
         stmt = (
-            select(i.c.id, i.c.township_id, i.c.status, *(expr.label(name) for name, expr in extra.items()))
+            select(
+                i.c.id,
+                i.c.township_id,
+                i.c.status,
+                i.c.updated_at,
+                *(expr.label(name) for name, expr in extra.items()),
+            )
             .select_from(source)
             .where(*filters)
         )
@@ -368,13 +428,20 @@ async def inspection_facts(
             i.c.id,
             i.c.township_id,
             i.c.status,
+            i.c.updated_at,
             i.c.year,
             *(expr.label(f"e{n}") for n, expr in enumerate(values.values())),
         )
         step = _in_scope(first.select_from(source).where(*filters), scope, t).cte("effective")
         step = step.prefix_with("MATERIALIZED")
         extra = columns({key: step.c[f"e{n}"] for n, key in enumerate(values)}, step.c.year)
-        stmt = select(step.c.id, step.c.township_id, step.c.status, *(e.label(k) for k, e in extra.items()))
+        stmt = select(
+            step.c.id,
+            step.c.township_id,
+            step.c.status,
+            step.c.updated_at,
+            *(e.label(k) for k, e in extra.items()),
+        )
     conn = await session.connection()
     if session.bind.dialect.name == "postgresql":
         # One wide aggregate: compiling it to machine code costs more than it saves, and
@@ -392,20 +459,33 @@ class InspectionHead(NamedTuple):
     status: str
     checklist_version_id: int
     stamp: Any  # updated_at as the driver returns it: compared, never shown
+    # The kept facts (``KEPT_FACTS``) when still valid; ``mask`` is None when there are none.
+    mask: int | None = None
+    filed_up_to: int | None = None
+    villages_total: int | None = None
+    villages_established: int | None = None
+    progress: float | None = None
+    funding: float | None = None
+    work_state: str | None = None
 
 
-async def inspection_heads(session: AsyncSession, scope: Scope, year: int) -> list[InspectionHead]:
-    """The year's inspections in scope, with what tells whether their answers changed."""
+assert InspectionHead._fields[5:] == KEPT_FACTS
+
+
+async def inspection_heads(
+    session: AsyncSession, scope: Scope, year: int, rules: str | None = None
+) -> list[InspectionHead]:
+    """The year's inspections in scope, with what tells whether their answers changed (and,
+    with ``rules``, their kept facts as in ``townships_and_heads``)."""
     i, t = table(Inspection), table(Township)
-    stamp = type_coerce(i.c.updated_at, String)  # no conversion: only compared for equality
-    stmt = select(i.c.id, i.c.township_id, i.c.status, i.c.checklist_version_id, stamp).where(
-        i.c.year == year
-    )
+    source: Any = i if scope.everything else i.join(t, t.c.id == i.c.township_id)
+    source, kept = _with_kept_facts(source, rules)
+    stmt = select(*_head_columns(), *kept).select_from(source).where(i.c.year == year)
     if not scope.everything:
-        stmt = _in_scope(stmt.select_from(i.join(t, t.c.id == i.c.township_id)), scope, t)
+        stmt = _in_scope(stmt, scope, t)
     result = await (await session.connection()).execute(stmt)
     with many_objects():
-        return [InspectionHead(*r) for r in result.all()]
+        return [new_tuple(InspectionHead, r) for r in result.all()]
 
 
 # Answers and their history, for the export -------------------------------------------------
