@@ -309,6 +309,8 @@ async def again(turn: Turn, inp: Input) -> list[Reply]:
         if step == "confirm_reopen":
             return await _open(turn, cur.township.id or 0, cur.inspection.year)
         return await _review(turn, cur)
+    if step != "idle":  # another module's screen (an invite, a return): its buttons still stand
+        return []
     return await turn.dialog.routes.steps["idle"](turn, inp)
 
 
