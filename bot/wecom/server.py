@@ -220,7 +220,7 @@ async def serve(settings: Settings, dialog: Dialog, stop: asyncio.Event | None =
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with suppress(NotImplementedError, RuntimeError):
+        with suppress(NotImplementedError, RuntimeError):  # no signal handlers off the main thread
             loop.add_signal_handler(sig, stop.set)
     channel = WeComChannel.from_settings(settings, dialog)
     await channel.start(settings.wecom_callback_host, settings.wecom_callback_port)

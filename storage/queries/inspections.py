@@ -18,7 +18,6 @@ from storage.models import (
     Inspection,
     InspectionStatus,
     StatusChange,
-    Township,
     table,
 )
 from storage.types import utcnow
@@ -27,14 +26,6 @@ from storage.types import utcnow
 async def find_inspection(session: AsyncSession, township_id: int, year: int) -> Inspection | None:
     stmt = select(Inspection).where(Inspection.township_id == township_id, Inspection.year == year)
     return (await session.exec(stmt)).first()
-
-
-async def get_inspection(session: AsyncSession, inspection_id: int) -> Inspection | None:
-    return await session.get(Inspection, inspection_id)
-
-
-async def get_township(session: AsyncSession, township_id: int) -> Township | None:
-    return await session.get(Township, township_id)
 
 
 async def start_inspection(
@@ -160,7 +151,11 @@ async def _record_status(
 async def submit(session: AsyncSession, inspection: Inspection, by: int) -> bool:
     """Submit a draft or returned inspection as it was read; False if its status changed meanwhile."""
     if inspection.status == InspectionStatus.submitted or not await _set_status(
-        session, inspection, inspection.status, status=InspectionStatus.submitted, submitted_at=utcnow(),
+        session,
+        inspection,
+        inspection.status,
+        status=InspectionStatus.submitted,
+        submitted_at=utcnow(),
         submitted_by=by,
     ):
         return False

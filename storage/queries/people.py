@@ -53,10 +53,6 @@ async def unblock(session: AsyncSession, identity_id: int) -> None:
     await (await session.connection()).execute(update(t).where(t.c.id == identity_id).values(blocked=False))
 
 
-async def identities_of(session: AsyncSession, person_id: int) -> Sequence[Identity]:
-    return (await session.exec(select(Identity).where(Identity.person_id == person_id))).all()
-
-
 async def area_parents(session: AsyncSession) -> dict[int, int | None]:
     """Area id → its parent's id (the table is small: a city and its counties)."""
     a = table(Area)

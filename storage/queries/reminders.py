@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Literal
 
@@ -70,10 +69,3 @@ async def finish_reminder(
         .where(log.c.rule == rule, log.c.recipient_id == recipient_id, log.c.occasion == occasion)
         .values(status=status, sent_at=utcnow() if status == "sent" else None, error=error)
     )
-
-
-async def reminder_log(session: AsyncSession) -> Sequence[ReminderLog]:
-    from sqlmodel import col
-    from sqlmodel import select as sm_select
-
-    return (await session.exec(sm_select(ReminderLog).order_by(col(ReminderLog.id)))).all()
