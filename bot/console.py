@@ -104,7 +104,7 @@ async def run_console(
                 continue
             buttons = show(await dialog.handle(who, inp)) or buttons
     finally:
-        await engine.dispose()
+        await dialog.close()
 
 
 async def _read(lines: Iterator[str] | None) -> str | None:

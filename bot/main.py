@@ -121,7 +121,7 @@ async def _post_shutdown(app: Application) -> None:
     if (scheduler := app.bot_data.get("scheduler")) is not None:
         scheduler.shutdown(wait=False)
     dialog: Dialog = app.bot_data["dialog"]
-    await dialog.sessions.kw["bind"].dispose()
+    await dialog.close()
 
 
 def run_bot(settings: Settings) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,10 +22,13 @@ from bot.engine import Checklist, builtin_checklist, parse_checklist
 from bot.i18n import DEFAULT_LOCALE, catalogue, normalise_locale, t
 from bot.ordering import KeyedLocks
 from storage.db import SessionMaker, Writer, write_transaction
-from storage.models import Person
+from storage.group_commit import GroupCommit
+from storage.models import Person, Role
 from storage.queries.checklists import ensure_checklist_version, find_checklist_version, get_checklist_version
 from storage.queries.dialog_state import load_state, save_state
+from storage.queries.inspections import write_answer
 from storage.queries.people import person_by_identity, set_blocked, unblock
+from storage.queries.turns import AnswerWrite, TurnWrite
 from storage.queries.updates import claim_update, prune_updates
 from storage.types import utcnow
 
@@ -32,23 +36,62 @@ log = logging.getLogger(__name__)
 
 STATELESS = "x"  # the sequence mark of buttons that stay valid whatever the state
 ATTEMPTS = 3  # tries when another process wrote the same person's state meanwhile
+KEPT = 10_000  # people whose last turn is kept in memory
 
 
 class _Conflict(Exception):
     """Another writer changed what this turn read; the turn starts again."""
 
 
+class NeedsDatabase(Exception):
+    """A turn run from memory reached something memory does not hold; it runs again on the database."""
+
+
+@dataclass
+class Kept:
+    """What a person's last committed turn left: enough to run the next answer without reading
+    the database. ``commit_turns`` checks, as it writes, that none of it changed meanwhile."""
+
+    person: Person
+    identity_id: int
+    state: dict[str, Any]
+    version: int
+    inspection: Any  # the inspect module's ``Current``: inspection, township, checklist, answers
+
+
 @dataclass
 class Turn:
-    """One input being handled: the open transaction, the person and their state."""
+    """One input being handled: the open transaction (none for a turn run from memory), the
+    person and their state."""
 
     dialog: Dialog
-    session: AsyncSession
+    db: AsyncSession | None
     person: Person
     state: dict[str, Any]
     locale: str
     who: Who
     writer: Writer
+    # The inspection being answered, as loaded (or kept from the last turn); kept for the next.
+    inspection: Any = None
+    writes: list[AnswerWrite] = field(default_factory=list)
+
+    @property
+    def session(self) -> AsyncSession:
+        if self.db is None:
+            raise NeedsDatabase
+        return self.db
+
+    @property
+    def from_memory(self) -> bool:
+        return self.db is None
+
+    async def save_answer(self, write: AnswerWrite) -> None:
+        """Write an answer now, or with the turn's commit when the turn runs from memory."""
+        if self.db is None:
+            self.writes.append(write)
+            return
+        await self.writer.acquire()
+        await write_answer(self.db, write)
 
     def t(self, key: str, **params: Any) -> str:
         return t(key, self.locale, **params)
@@ -108,6 +151,8 @@ class Dialog:
         self.checklist = checklist or builtin_checklist()
         self.routes = Routes()
         self.locks = KeyedLocks()
+        self._kept: OrderedDict[tuple[str, str], Kept] = OrderedDict()
+        self._commits = GroupCommit(sessions) if GroupCommit.supports(sessions) else None
         self._checklists: dict[int, Checklist] = {}
         self._current_version_id: int | None = None
         # The channel's public name, for invitation links (Telegram: t.me/<name>?start=<code>).
@@ -134,6 +179,9 @@ class Dialog:
             if inp.kind == "photo" and inp.photo is not None and inp.photo.fetch is not None:
                 inp = await _prefetch(inp)
             update_id = inp.update_id or f"local-{uuid.uuid4().hex}"
+            replies = await self._from_memory(who, inp, update_id)
+            if replies is not None:
+                return replies
             for attempt in range(1, ATTEMPTS + 1):
                 try:
                     return await self._attempt(who, inp, update_id)
@@ -164,12 +212,14 @@ class Dialog:
     ) -> list[Reply]:
         found = await person_by_identity(session, who.channel, who.external_id)
         version: int | None = None
+        identity_id: int | None = None
         if found is None or not found[0].active:
             turn = None
             replies = await self._stranger(session, who, inp, writer)
         else:
             person, identity = found
             assert person.id is not None
+            identity_id = identity.id
             if identity.blocked:
                 await writer.acquire()
                 await unblock(session, identity.id or 0)
@@ -185,7 +235,75 @@ class Dialog:
             await session.rollback()
             raise _Conflict
         await session.commit()
+        self._keep(who, turn, identity_id, (version or 0) + 1)
         return replies
+
+    # Turns run from memory ------------------------------------------------------------------
+
+    async def _from_memory(self, who: Who, inp: Input, update_id: str) -> list[Reply] | None:
+        """Run the turn on what the person's last turn kept, and commit it with the turns of
+        others; None when it must run on the database instead (nothing was written)."""
+        key = (who.channel, who.external_id)
+        kept = self._kept.get(key)
+        if kept is None or self._commits is None or inp.kind not in ("text", "button"):
+            return None
+        if inp.kind == "text" and inp.command:
+            return None
+        self._kept.pop(key)  # put back only once this turn is committed; dropped if it is not
+        inspection = kept.inspection.inspection
+        seen, status = inspection.updated_at, inspection.status  # as read, before this turn changes them
+        async with Writer(self.sessions) as writer:  # never taken: writing now needs the database
+            locale = self._locale_of(kept.person)
+            turn = Turn(self, None, kept.person, dict(kept.state), locale, who, writer)
+            turn.inspection = kept.inspection
+            try:
+                replies = await self._route(turn, inp)
+            except NeedsDatabase:
+                return None
+        if turn.inspection is not kept.inspection:
+            return None
+        write = TurnWrite(
+            channel=who.channel,
+            update_id=update_id,
+            person_id=kept.person.id or 0,
+            identity_id=kept.identity_id,
+            township_id=kept.inspection.township.id or 0,
+            inspection_id=inspection.id or 0,
+            version=kept.version,
+            seen=seen,
+            status=status,
+            state=turn.state,
+            at=utcnow(),
+            answers=turn.writes,
+        )
+        try:
+            outcome = await self._commits.commit(write)
+        except Exception:  # logged by the group commit; the database path reports its own errors
+            return None
+        if outcome == "duplicate":
+            log.info("duplicate update %s:%s ignored", who.channel, update_id)
+            return []
+        if outcome != "ok":
+            return None
+        self._keep(who, turn, kept.identity_id, kept.version + 1)
+        return replies
+
+    def _keep(self, who: Who, turn: Turn | None, identity_id: int | None, version: int) -> None:
+        """Keep an inspector's place for the next answer, when the turn ended on an inspection."""
+        key = (who.channel, who.external_id)
+        self._kept.pop(key, None)
+        if (
+            turn is None
+            or identity_id is None
+            or self._commits is None
+            or turn.person.role != Role.inspector
+            or turn.inspection is None
+            or turn.inspection.inspection.id != turn.state.get("inspection_id")
+        ):
+            return
+        self._kept[key] = Kept(turn.person, identity_id, turn.state, version, turn.inspection)
+        if len(self._kept) > KEPT:
+            self._kept.popitem(last=False)
 
     def _locale_of(self, person: Person) -> str:
         return normalise_locale(person.locale) if person.locale else self.locale
@@ -247,6 +365,12 @@ class Dialog:
                 raise LookupError(f"checklist version {version_id} is missing")
             self._checklists[version_id] = parse_checklist(row.content, source=f"{row.name} v{row.version}")
         return self._checklists[version_id]
+
+    async def close(self) -> None:
+        """Finish the commits in flight and dispose of the database engine."""
+        if self._commits is not None:
+            await self._commits.close()
+        await self.sessions.kw["bind"].dispose()
 
     # Channel events that are not inputs ---------------------------------------------------
 

@@ -205,12 +205,18 @@ async def _load(turn: Turn, inspection: Inspection, township: Township) -> Curre
     else:
         found = await q_insp.previous_answers(turn.session, township.id or 0, inspection.year)
         previous = list(found) if found else None
-    return Current(inspection, township, checklist, answers, previous)
+    turn.inspection = Current(inspection, township, checklist, answers, previous)
+    return turn.inspection
 
 
 async def _current(turn: Turn) -> Current | None:
-    """The inspection in the state, if the person may still work on it."""
-    found = await visible_inspection(turn.session, turn.person, int(turn.state.get("inspection_id", 0)))
+    """The inspection in the state, if the person may still work on it. A turn run from memory
+    has it as the last turn left it (checked when the turn is committed)."""
+    inspection_id = int(turn.state.get("inspection_id", 0))
+    if turn.from_memory and turn.inspection is not None and turn.inspection.inspection.id == inspection_id:
+        cur: Current = turn.inspection
+        return cur
+    found = await visible_inspection(turn.session, turn.person, inspection_id)
     return await _load(turn, *found) if found else None
 
 
@@ -355,10 +361,8 @@ async def _store(turn: Turn, cur: Current, question: Question, value: Any, *, pr
 
 
 async def _save(turn: Turn, cur: Current, question: Question, value: Any, *, skipped: bool = False) -> None:
-    await turn.writer.acquire()
     assert cur.inspection.id is not None
-    cur.answers[question.key] = await q_insp.set_answer(
-        turn.session,
+    write = q_insp.answer_write(
         cur.inspection.id,
         question.key,
         value,
@@ -366,6 +370,11 @@ async def _save(turn: Turn, cur: Current, question: Question, value: Any, *, ski
         skipped=skipped,
         current=cur.answers.get(question.key),
     )
+    if write is None:  # unchanged
+        return
+    await turn.save_answer(write)
+    cur.answers[question.key] = q_insp.stored(write)
+    cur.inspection.updated_at = write.at  # as stored, so the next turn's check finds it unchanged
 
 
 async def _advance(turn: Turn, cur: Current, question: Question, note: str, pressed: bool) -> list[Reply]:

@@ -144,17 +144,24 @@ async def _send_file(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Re
 
 
 async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE, inp: Input) -> list[Reply]:
-    """Run the dialog, showing "typing…" if it takes a moment."""
+    """Run the dialog, showing "typing…" if it takes a moment (a timer, not a task per update:
+    most replies come long before it would fire)."""
     chat = update.effective_chat
-    typing = asyncio.create_task(_typing_later(context, chat.id)) if chat is not None else None
+    typing: list[asyncio.Task[None]] = []
+    timer = None
+    if chat is not None:
+        timer = asyncio.get_running_loop().call_later(
+            TYPING_AFTER, lambda: typing.append(asyncio.ensure_future(_typing(context, chat.id)))
+        )
     try:
         return await dialog_of(context).handle(who(update), inp)
     finally:
-        if typing is not None:
-            typing.cancel()
+        if timer is not None:
+            timer.cancel()
+        for task in typing:
+            task.cancel()
 
 
-async def _typing_later(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
-    await asyncio.sleep(TYPING_AFTER)
+async def _typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
     with suppress(Exception):
         await context.bot.send_chat_action(chat_id, ChatAction.TYPING)

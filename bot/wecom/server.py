@@ -231,7 +231,7 @@ async def serve(settings: Settings, dialog: Dialog, stop: asyncio.Event | None =
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         await channel.stop()
-        await dialog.sessions.kw["bind"].dispose()
+        await dialog.close()
 
 
 def run_wecom(settings: Settings, dialog: Dialog) -> None:

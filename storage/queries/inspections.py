@@ -7,19 +7,17 @@ from typing import Any
 
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
     Answer,
-    AnswerChange,
     Inspection,
     InspectionStatus,
     StatusChange,
     table,
 )
+from storage.queries.turns import AnswerWrite, write_answers
 from storage.types import utcnow
 
 
@@ -72,31 +70,31 @@ async def set_answer(
     current: Stored | None,
 ) -> Stored:
     """Store an answer with its history row, unless it is unchanged; ``current`` is what is
-    stored now. Writes at once (SQL statements, not ORM objects: this is the hot path)."""
+    stored now."""
+    write = answer_write(inspection_id, key, value, by, skipped=skipped, current=current)
+    if write is not None:
+        await write_answer(session, write)
+    return stored(write) if write is not None else current  # type: ignore[return-value]
+
+
+def answer_write(
+    inspection_id: int, key: str, value: Any, by: int | None, *, skipped: bool, current: Stored | None
+) -> AnswerWrite | None:
+    """What storing an answer writes; None when it is what is stored already."""
     new = Stored(None if skipped else value, skipped)
     if current == new:
-        return current
-    now = utcnow()
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    values = {"value": new.value, "skipped": skipped, "answered_by": by, "answered_at": now}
-    conn = await session.connection()
-    upsert = insert(table(Answer)).values(inspection_id=inspection_id, question_key=key, **values)
-    await conn.execute(
-        upsert.on_conflict_do_update(index_elements=["inspection_id", "question_key"], set_=values)
-    )
+        return None
     old = None if current is None or current.skipped else current.value
-    await conn.execute(
-        sa_insert(table(AnswerChange)).values(
-            inspection_id=inspection_id,
-            question_key=key,
-            old_value=old,
-            new_value=new.value,
-            changed_by=by,
-            changed_at=now,
-        )
-    )
-    await session.exec(update(Inspection).where(col(Inspection.id) == inspection_id).values(updated_at=now))
-    return new
+    return AnswerWrite(inspection_id, key, new.value, skipped, old, by, utcnow())
+
+
+def stored(write: AnswerWrite) -> Stored:
+    return Stored(write.value, write.skipped)
+
+
+async def write_answer(session: AsyncSession, write: AnswerWrite) -> None:
+    """Write one answer now, in the session's transaction (the statements of ``write_answers``)."""
+    await (await session.connection()).run_sync(write_answers, [write])
 
 
 async def previous_answers(

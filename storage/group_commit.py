@@ -1,0 +1,109 @@
+"""Group commit: turns decided from memory are checked and written together, in one
+transaction per batch, while the next batch gathers.
+
+On SQLite the batch runs in a thread of its own on a plain ``sqlite3`` connection (one hop
+for the whole batch, ``BEGIN IMMEDIATE`` so its checks and writes see one state of the file);
+this process's other writers queue behind it on the ``Writer`` lock, other processes on
+SQLite's busy timeout. On PostgreSQL the batch runs on a pooled async connection and locks
+the rows it checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import SessionMaker, Writer, sqlite_pragmas
+from storage.queries.turns import Outcome, TurnWrite, commit_turns
+
+log = logging.getLogger(__name__)
+
+
+class GroupCommit:
+    def __init__(self, sessions: SessionMaker) -> None:
+        self._sessions = sessions
+        engine: AsyncEngine = sessions.kw["bind"]
+        self._engine = engine
+        self._sync: Engine | None = None  # SQLite's, made at the first commit
+        self._thread: ThreadPoolExecutor | None = None
+        self._queue: list[tuple[TurnWrite, asyncio.Future[Outcome]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    @staticmethod
+    def supports(sessions: SessionMaker) -> bool:
+        """Not for an in-memory SQLite database: a second connection would see another one."""
+        url = sessions.kw["bind"].url
+        return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+
+    async def commit(self, turn: TurnWrite) -> Outcome:
+        """Check and write the turn with whatever else is waiting; raises what the batch raised."""
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queue.append((turn, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await asyncio.shield(done)  # a cancelled turn still learns nothing half-written
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let the turns already runnable join this batch
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                outcomes = await self._write([turn for turn, _ in batch])
+            except Exception as exc:  # every turn of the batch is run again on its own
+                log.warning("group commit of %d turns failed: %r", len(batch), exc)
+                for _, done in batch:
+                    done.set_exception(exc)
+                continue
+            for (_, done), outcome in zip(batch, outcomes, strict=True):
+                done.set_result(outcome)
+
+    async def _write(self, turns: Sequence[TurnWrite]) -> list[Outcome]:
+        async with Writer(self._sessions) as writer:
+            await writer.acquire()
+            if self._engine.dialect.name == "sqlite":
+                if self._sync is None:
+                    self._sync = _sqlite_engine(self._engine)
+                    self._thread = ThreadPoolExecutor(1, thread_name_prefix="group-commit")
+                return await asyncio.get_running_loop().run_in_executor(
+                    self._thread, _commit_sync, self._sync, turns
+                )
+            async with self._engine.begin() as conn:
+                await conn.execution_options(group_commit=True)  # tells its statements apart in logs
+                return await conn.run_sync(commit_turns, turns)
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
+        if self._sync is not None:
+            self._sync.dispose()
+            self._sync = None
+
+
+def _commit_sync(engine: Engine, turns: Sequence[TurnWrite]) -> list[Outcome]:
+    with engine.begin() as conn:
+        return commit_turns(conn, turns)
+
+
+def _sqlite_engine(engine: AsyncEngine) -> Engine:
+    """A synchronous engine on the same file, whose transactions take the write lock at once."""
+    sync = create_engine(engine.url.set(drivername="sqlite"), connect_args={"timeout": 30}, pool_size=1)
+
+    @event.listens_for(sync, "connect")
+    def _connect(dbapi_conn: Any, record: Any) -> None:
+        sqlite_pragmas(dbapi_conn, record)
+        dbapi_conn.isolation_level = None  # pysqlite's own BEGIN would be deferred
+
+    @event.listens_for(sync, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return sync
