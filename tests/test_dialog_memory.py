@@ -78,7 +78,7 @@ async def rows(sessions: SessionMaker, township_id: int, year: int) -> dict[str,
         assert state is not None
         return {
             "answers": {a.question_key: (a.value, a.skipped, a.answered_by) for a in answers},
-            "changes": sorted(repr((c.question_key, c.old_value, c.new_value, c.changed_by)) for c in changes),
+            "changes": sorted(repr((h.question_key, h.old_value, h.new_value)) for h in changes),
             "updated_at": max(a.answered_at for a in answers) == insp.updated_at,
             "step": {k: v for k, v in state.state.items() if k not in ("seq", "inspection_id")},
         }
