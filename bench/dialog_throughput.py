@@ -3,9 +3,14 @@
 N simulated inspectors each walk a whole checklist through the fake Bot API (typing answers
 as people do, waiting for each reply before the next, as a person on a phone would). Both
 bots run as separate processes with python-telegram-bot's own networking; the fake server and
-the drivers share this process. Prints answers/s, p50 and p99 latency, and the ratios.
+the drivers share this process. Prints answers/s, p50 and p99 latency, the CPU each bot used per answer,
+and the ratios.
 
-    python -m bench.dialog_throughput [--users 40] [--db sqlite|postgresql]
+Opening the inspection (/inspect, township, year) is timed apart and left out of the ratio: it
+is three turns per inspection, the answers are the rest. The machines here are noisy, so the
+measurement is done in rounds, the two bots alternating, and the median ratio is the result.
+
+    python -m bench.dialog_throughput [--users 20] [--rounds 3] [--db sqlite|postgresql]
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import argparse
 import asyncio
 import os
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -50,27 +56,34 @@ class Result:
 
     def line(self, name: str) -> str:
         return (
-            f"{name:<18} {self.answers:>6} answers in {self.seconds:6.2f} s  {self.rate:8.1f} answers/s  "
+            f"{name:<20} {self.answers:>6} answers in {self.seconds:6.2f} s  {self.rate:8.1f} answers/s  "
             f"p50 {self.p(0.5):7.1f} ms  p99 {self.p(0.99):7.1f} ms  "
             f"CPU/answer: bot {self.bot_cpu / self.answers * 1000:5.2f} ms, "
             f"driver {self.driver_cpu / self.answers * 1000:5.2f} ms"
         )
 
 
-async def seed(db_url: str, users: int) -> None:
+def township(user: int, round_: int) -> str:
+    return f"压测乡{user - FIRST_USER:04d}-{round_}"
+
+
+async def seed(db_url: str, users: int, rounds: int) -> None:
+    """Each inspector has a township per round (a new inspection each time)."""
     engine = make_engine(db_url)
     await upgrade(engine)
     async with transaction(make_sessionmaker(engine)) as s:
         area = await get_or_create_area(s, "压测县")
         for i in range(users):
-            township = await upsert_township(s, area, f"压测乡{i:04d}", 10)
+            townships = [
+                await upsert_township(s, area, township(FIRST_USER + i, r), 10) for r in range(rounds)
+            ]
             await add_person(
                 s,
                 f"督查员{i}",
                 Role.inspector,
                 area=area,
                 identities=[("telegram", str(FIRST_USER + i))],
-                townships=[township],
+                townships=townships,
             )
     await engine.dispose()
 
@@ -121,12 +134,15 @@ async def exchange(api: FakeTelegramAPI, user: int, push: object, latencies: lis
     return sent[-1].body or ""
 
 
-async def open_inspection(api: FakeTelegramAPI, user: int, latencies: list[float]) -> int:
-    """/inspect, the township, the year: three exchanges before the first question."""
+async def open_inspection(api: FakeTelegramAPI, user: int, latencies: list[float], round_: int) -> int:
+    """/inspect, the township (when there is a choice), the year: the turns before the first question."""
     await exchange(api, user, api.send_text(user, "/inspect"), latencies)
+    turns = 2
+    if any(label == township(user, round_) for row in api.last_keyboard(user) for label, _ in row):
+        await exchange(api, user, api.press_text(user, township(user, round_)), latencies)
+        turns += 1
     await exchange(api, user, api.press_text(user, api.last_keyboard(user)[0][0][0]), latencies)
-    await exchange(api, user, api.press_text(user, api.last_keyboard(user)[0][0][0]), latencies)
-    return 3
+    return turns
 
 
 async def answer_all(api: FakeTelegramAPI, user: int, latencies: list[float]) -> int:
@@ -175,12 +191,40 @@ async def measure(
     )
 
 
+@dataclass
+class Round:
+    opening: Result
+    dialog: Result
+    echo: Result
+
+    @property
+    def ratio(self) -> float:
+        return self.dialog.rate / self.echo.rate
+
+
+async def one_round(api: FakeTelegramAPI, users: list[int], round_: int, db_url: str, work: Path) -> Round:
+    root = Path(__file__).parent.parent
+    bot = await start(api, ["-m", "bot", "run"], {"DATABASE_URL": db_url, "DATA_DIR": str(work)}, work)
+    try:
+        opening = await measure(api, users, lambda a, u, lat: open_inspection(a, u, lat, round_), bot)
+        dialog = await measure(api, users, answer_all, bot)
+    finally:
+        await stop(bot)
+    per_user = max(1, dialog.answers // len(users))
+    echo = await start(api, [str(root / "bench" / "echo_bot.py")], {}, work)
+    try:
+        baseline = await measure(api, users, lambda a, u, lat: echo_user(a, u, per_user, lat), echo)
+    finally:
+        await stop(echo)
+    return Round(opening, dialog, baseline)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--users", type=int, default=40)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     opts = parser.parse_args()
-    root = Path(__file__).parent.parent
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if opts.db == "sqlite":
@@ -192,36 +236,28 @@ async def main() -> None:
             await pg_admin(f'CREATE DATABASE "{name}"')
             db_url = PG_URL.rsplit("/", 1)[0] + "/" + name
         try:
-            await seed(db_url, opts.users)
+            await seed(db_url, opts.users, opts.rounds)
             users = [FIRST_USER + i for i in range(opts.users)]
+            rounds = []
             async with FakeTelegramAPI(token=TOKEN, strict_not_modified=False) as api:
-                bot = await start(
-                    api, ["-m", "bot", "run"], {"DATABASE_URL": db_url, "DATA_DIR": str(work)}, work
-                )
-                try:
-                    opening = await measure(api, users, open_inspection, bot)
-                    dialog = await measure(api, users, answer_all, bot)
-                finally:
-                    await stop(bot)
-                per_user = max(1, dialog.answers // len(users))
-
-                async def echo_run(api: FakeTelegramAPI, user: int, lat: list[float]) -> int:
-                    return await echo_user(api, user, per_user, lat)
-
-                echo = await start(api, [str(root / "bench" / "echo_bot.py")], {}, work)
-                try:
-                    baseline = await measure(api, users, echo_run, echo)
-                finally:
-                    await stop(echo)
+                for r in range(opts.rounds):
+                    rounds.append(await one_round(api, users, r, db_url, work))
         finally:
             if opts.db == "postgresql":
                 await pg_admin(f'DROP DATABASE "{name}" WITH (FORCE)')
-    print(f"{opts.users} simulated inspectors, database {opts.db}")
-    print(opening.line("opening (not in ratio)").replace("answers", "turns  "))
-    print(dialog.line("inspection dialog"))
-    print(baseline.line("echo bot"))
-    print(f"throughput ratio (dialog / echo): {dialog.rate / baseline.rate:.2f}  (target >= 0.70)")
-    print(f"p50 latency ratio (dialog / echo): {dialog.p(0.5) / baseline.p(0.5):.2f}")
+    print(f"{opts.users} simulated inspectors, database {opts.db}, {opts.rounds} rounds")
+    for r, result in enumerate(rounds, 1):
+        print(f"round {r}")
+        print(result.opening.line("  opening").replace("answers", "turns  "))
+        print(result.dialog.line("  inspection dialog"))
+        print(result.echo.line("  echo bot"))
+        latency = result.dialog.p(0.5) / result.echo.p(0.5)
+        print(f"  throughput ratio {result.ratio:.2f}, p50 latency ratio {latency:.2f}")
+    ratios = sorted(r.ratio for r in rounds)
+    print(
+        f"throughput ratio (dialog / echo), median of {len(ratios)}: {statistics.median(ratios):.2f}"
+        f"  (rounds: {', '.join(f'{x:.2f}' for x in ratios)}; target >= 0.70)"
+    )
 
 
 if __name__ == "__main__":

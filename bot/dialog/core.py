@@ -267,7 +267,6 @@ class Dialog:
             update_id=update_id,
             person_id=kept.person.id or 0,
             identity_id=kept.identity_id,
-            township_id=kept.inspection.township.id or 0,
             inspection_id=inspection.id or 0,
             version=kept.version,
             seen=seen,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Integer, bindparam, insert, select, update
+from sqlalchemy import Connection, Integer, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -92,7 +92,6 @@ class TurnWrite:
     update_id: str
     person_id: int
     identity_id: int
-    township_id: int
     inspection_id: int
     version: int  # the person's dialog state version as read
     seen: datetime  # the inspection's updated_at as read
@@ -107,10 +106,21 @@ def commit_turns(conn: Connection, turns: Sequence[TurnWrite]) -> list[Outcome]:
     write lock on SQLite; here PostgreSQL locks the rows read)."""
     outcomes = _check(conn, turns)
     ok = [t for t, outcome in zip(turns, outcomes, strict=True) if outcome == "ok"]
-    if ok:
+    if not ok:
+        return outcomes
+    claimed = set(
         conn.execute(
-            _CLAIM, [{"channel": t.channel, "update_id": t.update_id, "processed_at": t.at} for t in ok]
-        )
+            _CLAIM[conn.dialect.name],
+            [{"channel": t.channel, "update_id": t.update_id, "processed_at": t.at} for t in ok],
+        ).tuples()
+    )
+    if len(claimed) < len(ok):  # delivered again: applied already, by this process or another
+        outcomes = [
+            "duplicate" if o == "ok" and (t.channel, t.update_id) not in claimed else o
+            for t, o in zip(turns, outcomes, strict=True)
+        ]
+        ok = [t for t in ok if (t.channel, t.update_id) in claimed]
+    if ok:
         conn.execute(
             _SAVE_STATE,
             [{"b_person": t.person_id, "b_version": t.version, "b_state": t.state, "b_at": t.at} for t in ok],
@@ -120,32 +130,25 @@ def commit_turns(conn: Connection, turns: Sequence[TurnWrite]) -> list[Outcome]:
 
 
 def _check(conn: Connection, turns: Sequence[TurnWrite]) -> list[Outcome]:
-    params = {
-        "updates": list({t.update_id for t in turns}),
-        "identities": list({t.identity_id for t in turns}),
-        "inspections": list({t.inspection_id for t in turns}),
-        "people": list({t.person_id for t in turns}),
-    }
-    seen_updates = set(conn.execute(_SEEN_UPDATES, params).tuples())
-    people = {row.id: row for row in conn.execute(_PEOPLE, params)}
-    inspections = {row.id: row for row in conn.execute(_INSPECTIONS, params)}
-    assigned = set(conn.execute(_ASSIGNED, params).tuples())
+    """One statement: each turn's person, state version and inspection, found only while the
+    person is still assigned to the inspection's township."""
+    pairs = list({(t.identity_id, t.inspection_id) for t in turns})
+    found = {(row.identity_id, row.inspection_id): row for row in conn.execute(_CHECK, {"pairs": pairs})}
     outcomes: list[Outcome] = []
     taken: set[object] = set()  # one turn per update, person and inspection in a batch
     for t in turns:
-        person, inspection = people.get(t.identity_id), inspections.get(t.inspection_id)
-        if (t.channel, t.update_id) in seen_updates or ("update", t.channel, t.update_id) in taken:
+        row = found.get((t.identity_id, t.inspection_id))
+        if ("update", t.channel, t.update_id) in taken:
             outcomes.append("duplicate")
         elif (
-            person is None
-            or person.blocked
-            or not person.active
-            or person.role != Role.inspector
-            or person.version != t.version
-            or inspection is None
-            or inspection.updated_at != t.seen
-            or inspection.status != t.status
-            or (t.person_id, t.township_id) not in assigned
+            row is None
+            or row.person_id != t.person_id
+            or row.blocked
+            or not row.active
+            or row.role != Role.inspector
+            or row.version != t.version
+            or row.updated_at != t.seen
+            or row.status != t.status
             or ("person", t.person_id) in taken
             or ("inspection", t.inspection_id) in taken
         ):
@@ -178,7 +181,10 @@ def _upsert_answer(insert: Any) -> Any:
 _UPSERT_ANSWER = {"sqlite": _upsert_answer(sqlite_insert), "postgresql": _upsert_answer(pg_insert)}
 _ADD_CHANGE = insert(_h)
 _TOUCH_INSPECTION = update(_i).where(_i.c.id == bindparam("b_id")).values(updated_at=bindparam("b_at"))
-_CLAIM = insert(_pu)
+_CLAIM = {  # the updates claimed now; one delivered before is left out
+    name: dialect_insert(_pu).on_conflict_do_nothing().returning(_pu.c.channel, _pu.c.update_id)
+    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
 _SAVE_STATE = (
     update(_ds)
     .where(_ds.c.person_id == bindparam("b_person"), _ds.c.version == bindparam("b_version"))
@@ -188,21 +194,22 @@ _SAVE_STATE = (
         updated_at=bindparam("b_at"),
     )
 )
-_SEEN_UPDATES = select(_pu.c.channel, _pu.c.update_id).where(
-    _pu.c.update_id.in_(bindparam("updates", expanding=True))
-)
-_PEOPLE = (
-    select(_ident.c.id, _ident.c.blocked, _p.c.active, _p.c.role, _ds.c.version)
+_CHECK = (
+    select(
+        _ident.c.id.label("identity_id"),
+        _ident.c.blocked,
+        _p.c.id.label("person_id"),
+        _p.c.active,
+        _p.c.role,
+        _ds.c.version,
+        _i.c.id.label("inspection_id"),
+        _i.c.updated_at,
+        _i.c.status,
+    )
     .join(_p, _p.c.id == _ident.c.person_id)
     .join(_ds, _ds.c.person_id == _p.c.id)
-    .where(_ident.c.id.in_(bindparam("identities", expanding=True)))
-    .with_for_update(of=_ds)
-)
-_INSPECTIONS = (
-    select(_i.c.id, _i.c.updated_at, _i.c.status)
-    .where(_i.c.id.in_(bindparam("inspections", expanding=True)))
-    .with_for_update()
-)
-_ASSIGNED = select(_asg.c.person_id, _asg.c.township_id).where(
-    _asg.c.person_id.in_(bindparam("people", expanding=True))
+    .join(_asg, _asg.c.person_id == _p.c.id)
+    .join(_i, _i.c.township_id == _asg.c.township_id)
+    .where(tuple_(_ident.c.id, _i.c.id).in_(bindparam("pairs", expanding=True)))
+    .with_for_update(of=[_ds, _i])
 )
