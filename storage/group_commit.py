@@ -1,11 +1,12 @@
 """Group commit: turns decided from memory are checked and written together, in one
 transaction per batch, while the next batch gathers.
 
-On SQLite the batch runs right on the event loop, on a plain ``pysqlite`` connection with
-``BEGIN IMMEDIATE`` (its checks and writes see one state of the file): a batch takes about a
-millisecond, less than handing it to a thread, which then waits for the loop's GIL at every
-statement. The connection never waits in SQLite's busy handler: when another process holds
-the write lock, the batch waits here, asynchronously, and tries again. This process's other
+On SQLite the batch runs right on the event loop, on a plain ``sqlite3`` connection with
+``BEGIN IMMEDIATE`` (its checks and writes see one state of the file) and statements compiled
+once (``storage.executors.RawSqlite``): a batch takes a fraction of a millisecond, less than
+handing it to a thread, which then waits for the loop's GIL at every statement. The connection
+never waits in SQLite's busy handler: when another process holds the write lock, the batch
+waits here, asynchronously, and tries again. This process's other
 writers queue behind it on the ``Writer`` lock. On PostgreSQL the batch runs on a pooled
 async connection and locks the rows it checks.
 """
@@ -14,15 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import SessionMaker, Writer, sqlite_pragmas
+from storage.executors import RawSqlite, SqlAlchemy
 from storage.queries.turns import Outcome, TurnWrite, commit_turns
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class GroupCommit:
     def __init__(self, sessions: SessionMaker) -> None:
         self._sessions = sessions
         self._engine: AsyncEngine = sessions.kw["bind"]
-        self._sync: Engine | None = None  # SQLite's, made at the first commit
+        self._sqlite: sqlite3.Connection | None = None  # made at the first commit
         self._queue: list[tuple[TurnWrite, asyncio.Future[Outcome]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -76,44 +76,41 @@ class GroupCommit:
             if self._engine.dialect.name != "sqlite":
                 async with self._engine.begin() as conn:
                     await conn.execution_options(group_commit=True)  # tells its statements apart in logs
-                    return await conn.run_sync(commit_turns, turns)
-            if self._sync is None:
-                self._sync = _sqlite_engine(self._engine)
+                    return await conn.run_sync(lambda sync: commit_turns(SqlAlchemy(sync), turns))
+            if self._sqlite is None:
+                self._sqlite = _sqlite_connection(self._engine)
             for wait in BUSY_WAITS:
                 try:
-                    return _commit_sync(self._sync, turns)
-                except OperationalError as exc:
-                    if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
+                    return _commit_sqlite(self._sqlite, turns)
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
                         raise
                 await asyncio.sleep(wait)
-            return _commit_sync(self._sync, turns)
+            return _commit_sqlite(self._sqlite, turns)
 
     async def close(self) -> None:
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
-        if self._sync is not None:
-            self._sync.dispose()
-            self._sync = None
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
 
 
-def _commit_sync(engine: Engine, turns: Sequence[TurnWrite]) -> list[Outcome]:
-    with engine.begin() as conn:
-        return commit_turns(conn, turns)
+def _commit_sqlite(conn: sqlite3.Connection, turns: Sequence[TurnWrite]) -> list[Outcome]:
+    conn.execute("BEGIN IMMEDIATE")  # raises at once while another process writes
+    try:
+        outcomes = commit_turns(RawSqlite(conn), turns)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return outcomes
 
 
-def _sqlite_engine(engine: AsyncEngine) -> Engine:
-    """A synchronous engine on the same file, whose transactions take the write lock at once
-    or fail at once (``timeout=0``: the caller waits, not the event loop)."""
-    sync = create_engine(engine.url.set(drivername="sqlite"), connect_args={"timeout": 0}, pool_size=1)
-
-    @event.listens_for(sync, "connect")
-    def _connect(dbapi_conn: Any, record: Any) -> None:
-        sqlite_pragmas(dbapi_conn, record)
-        dbapi_conn.execute("PRAGMA busy_timeout=0")
-        dbapi_conn.isolation_level = None  # pysqlite's own BEGIN would be deferred
-
-    @event.listens_for(sync, "begin")
-    def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return sync
+def _sqlite_connection(engine: AsyncEngine) -> sqlite3.Connection:
+    """A connection to the engine's file, with its pragmas; transactions are begun here
+    (``isolation_level=None``) and never wait for the lock (``timeout=0``)."""
+    conn = sqlite3.connect(engine.url.database or "", timeout=0, isolation_level=None)
+    sqlite_pragmas(conn, None)
+    conn.execute("PRAGMA busy_timeout=0")
+    return conn

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 STATELESS = "x"  # the sequence mark of buttons that stay valid whatever the state
 ATTEMPTS = 3  # tries when another process wrote the same person's state meanwhile
-KEPT = 10_000  # people whose last turn is kept in memory
+KEPT = 1_000  # people whose last turn is kept in memory, each with one inspection's answers
 
 
 class _Conflict(Exception):

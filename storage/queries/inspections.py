@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.executors import SqlAlchemy
 from storage.models import (
     Answer,
     Inspection,
@@ -94,7 +95,7 @@ def stored(write: AnswerWrite) -> Stored:
 
 async def write_answer(session: AsyncSession, write: AnswerWrite) -> None:
     """Write one answer now, in the session's transaction (the statements of ``write_answers``)."""
-    await (await session.connection()).run_sync(write_answers, [write])
+    await (await session.connection()).run_sync(lambda conn: write_answers(SqlAlchemy(conn), [write]))
 
 
 async def previous_answers(

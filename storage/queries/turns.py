@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Integer, bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from storage.executors import Executor
 from storage.models import (
     Answer,
     AnswerChange,
@@ -48,13 +49,11 @@ class AnswerWrite:
     at: datetime
 
 
-def write_answers(conn: Connection, writes: Sequence[AnswerWrite]) -> None:
+def write_answers(db: Executor, writes: Sequence[AnswerWrite]) -> None:
     """Upsert the answers, add their history rows and move their inspections' ``updated_at``
     (which is how every reader learns that an inspection changed)."""
-    if not writes:
-        return
-    conn.execute(
-        _UPSERT_ANSWER[conn.dialect.name],
+    db.many(
+        _UPSERT_ANSWER[db.dialect],
         [
             {
                 "inspection_id": w.inspection_id,
@@ -67,7 +66,7 @@ def write_answers(conn: Connection, writes: Sequence[AnswerWrite]) -> None:
             for w in writes
         ],
     )
-    conn.execute(
+    db.many(
         _ADD_CHANGE,
         [
             {
@@ -81,7 +80,7 @@ def write_answers(conn: Connection, writes: Sequence[AnswerWrite]) -> None:
             for w in writes
         ],
     )
-    conn.execute(_TOUCH_INSPECTION, [{"b_id": w.inspection_id, "b_at": w.at} for w in writes])
+    db.many(_TOUCH_INSPECTION, [{"b_id": w.inspection_id, "b_at": w.at} for w in writes])
 
 
 @dataclass
@@ -101,63 +100,47 @@ class TurnWrite:
     answers: list[AnswerWrite] = field(default_factory=list)
 
 
-def commit_turns(conn: Connection, turns: Sequence[TurnWrite]) -> list[Outcome]:
+def commit_turns(db: Executor, turns: Sequence[TurnWrite]) -> list[Outcome]:
     """Check and write a batch of turns inside the caller's transaction (which holds the
-    write lock on SQLite; here PostgreSQL locks the rows read)."""
-    outcomes = _check(conn, turns)
-    ok = [t for t, outcome in zip(turns, outcomes, strict=True) if outcome == "ok"]
-    if not ok:
-        return outcomes
-    claimed = set(
-        conn.execute(
-            _CLAIM[conn.dialect.name],
-            [{"channel": t.channel, "update_id": t.update_id, "processed_at": t.at} for t in ok],
-        ).tuples()
-    )
-    if len(claimed) < len(ok):  # delivered again: applied already, by this process or another
-        outcomes = [
-            "duplicate" if o == "ok" and (t.channel, t.update_id) not in claimed else o
-            for t, o in zip(turns, outcomes, strict=True)
-        ]
-        ok = [t for t in ok if (t.channel, t.update_id) in claimed]
-    if ok:
-        conn.execute(
-            _SAVE_STATE,
-            [{"b_person": t.person_id, "b_version": t.version, "b_state": t.state, "b_at": t.at} for t in ok],
-        )
-        write_answers(conn, [a for t in ok for a in t.answers])
-    return outcomes
-
-
-def _check(conn: Connection, turns: Sequence[TurnWrite]) -> list[Outcome]:
-    """One statement: each turn's person, state version and inspection, found only while the
-    person is still assigned to the inspection's township."""
-    pairs = list({(t.identity_id, t.inspection_id) for t in turns})
-    found = {(row.identity_id, row.inspection_id): row for row in conn.execute(_CHECK, {"pairs": pairs})}
+    write lock on SQLite; on PostgreSQL the check locks the rows it reads)."""
     outcomes: list[Outcome] = []
-    taken: set[object] = set()  # one turn per update, person and inspection in a batch
+    taken: set[object] = set()  # one turn per person and per inspection in a batch
     for t in turns:
-        row = found.get((t.identity_id, t.inspection_id))
-        if ("update", t.channel, t.update_id) in taken:
-            outcomes.append("duplicate")
-        elif (
-            row is None
-            or row.person_id != t.person_id
-            or row.blocked
-            or not row.active
-            or row.role != Role.inspector
-            or row.version != t.version
-            or row.updated_at != t.seen
-            or row.status != t.status
-            or ("person", t.person_id) in taken
-            or ("inspection", t.inspection_id) in taken
-        ):
+        if ("person", t.person_id) in taken or ("inspection", t.inspection_id) in taken or not _holds(db, t):
             outcomes.append("conflict")
+        elif not db.count(
+            _CLAIM[db.dialect], {"channel": t.channel, "update_id": t.update_id, "processed_at": t.at}
+        ):
+            outcomes.append("duplicate")  # applied already, by this process or another
         else:
             outcomes.append("ok")
             taken.update({("person", t.person_id), ("inspection", t.inspection_id)})
-        taken.add(("update", t.channel, t.update_id))
+    ok = [t for t, outcome in zip(turns, outcomes, strict=True) if outcome == "ok"]
+    db.many(
+        _SAVE_STATE,
+        [{"b_person": t.person_id, "b_version": t.version, "b_state": t.state, "b_at": t.at} for t in ok],
+    )
+    write_answers(db, [a for t in ok for a in t.answers])
     return outcomes
+
+
+def _holds(db: Executor, t: TurnWrite) -> bool:
+    """What the turn relied on is still so: the person is an active inspector, not blocked,
+    assigned to the inspection's township, at the state version read, and the inspection is
+    as read. (One row, found only while the assignment stands.)"""
+    row = db.first(_CHECK, {"b_identity": t.identity_id, "b_inspection": t.inspection_id})
+    if row is None:
+        return False
+    person_id, blocked, active, role, version, updated_at, status = row
+    return (
+        person_id == t.person_id
+        and not blocked
+        and active
+        and role == Role.inspector
+        and version == t.version
+        and updated_at == t.seen
+        and status == t.status
+    )
 
 
 # The statements, built once: building and keying them anew for every batch costs more than
@@ -181,35 +164,25 @@ def _upsert_answer(insert: Any) -> Any:
 _UPSERT_ANSWER = {"sqlite": _upsert_answer(sqlite_insert), "postgresql": _upsert_answer(pg_insert)}
 _ADD_CHANGE = insert(_h)
 _TOUCH_INSPECTION = update(_i).where(_i.c.id == bindparam("b_id")).values(updated_at=bindparam("b_at"))
-_CLAIM = {  # the updates claimed now; one delivered before is left out
-    name: dialect_insert(_pu).on_conflict_do_nothing().returning(_pu.c.channel, _pu.c.update_id)
-    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+_CLAIM = {  # changes no row for an update delivered before
+    "sqlite": sqlite_insert(_pu).on_conflict_do_nothing(),
+    "postgresql": pg_insert(_pu).on_conflict_do_nothing(),
 }
 _SAVE_STATE = (
     update(_ds)
     .where(_ds.c.person_id == bindparam("b_person"), _ds.c.version == bindparam("b_version"))
     .values(
         state=bindparam("b_state"),
-        version=bindparam("b_version", type_=Integer) + 1,
+        version=_ds.c.version + 1,
         updated_at=bindparam("b_at"),
     )
 )
 _CHECK = (
-    select(
-        _ident.c.id.label("identity_id"),
-        _ident.c.blocked,
-        _p.c.id.label("person_id"),
-        _p.c.active,
-        _p.c.role,
-        _ds.c.version,
-        _i.c.id.label("inspection_id"),
-        _i.c.updated_at,
-        _i.c.status,
-    )
+    select(_p.c.id, _ident.c.blocked, _p.c.active, _p.c.role, _ds.c.version, _i.c.updated_at, _i.c.status)
     .join(_p, _p.c.id == _ident.c.person_id)
     .join(_ds, _ds.c.person_id == _p.c.id)
     .join(_asg, _asg.c.person_id == _p.c.id)
     .join(_i, _i.c.township_id == _asg.c.township_id)
-    .where(tuple_(_ident.c.id, _i.c.id).in_(bindparam("pairs", expanding=True)))
+    .where(_ident.c.id == bindparam("b_identity"), _i.c.id == bindparam("b_inspection"))
     .with_for_update(of=[_ds, _i])
 )
