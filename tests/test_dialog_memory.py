@@ -5,6 +5,8 @@ an administrator, a supervisor, a redelivered update — is noticed before anyth
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +211,38 @@ async def test_many_inspectors_at_once_are_committed_together(world: dict[str, A
     async with sessions() as s:
         stored = (await s.exec(select(func.count()).select_from(Answer))).one()
     assert stored == 12 * 6
+
+
+async def test_while_another_process_writes_the_loop_waits_without_blocking(world: dict[str, Any]) -> None:
+    engine = world["sessions"].kw["bind"]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single writer")
+    c = await opened(world)
+    other = sqlite3.connect(engine.url.database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    key = str(await key_of(world))
+    turn = asyncio.create_task(c.say(TYPED[key][0]))
+    started = time.perf_counter()
+    for _ in range(20):  # the event loop keeps running meanwhile
+        await asyncio.sleep(0.01)
+    assert time.perf_counter() - started < 1 and not turn.done()
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.wait_for(turn, 5)
+    assert "已记录" in c.text
+    assert (await stored_answers(world["sessions"], world["taiping"], world["year"]))[key] == TYPED[key][1]
+
+
+async def test_a_failed_batch_runs_its_turns_again_on_the_database(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = await opened(world)
+
+    def broken(db: Any, turns: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("storage.group_commit.commit_turns", broken)
+    key = str(await key_of(world))
+    await c.say(TYPED[key][0])
+    assert "已记录" in c.text
+    assert (await stored_answers(world["sessions"], world["taiping"], world["year"]))[key] == TYPED[key][1]

@@ -107,8 +107,9 @@ class Turn:
 
     async def flush(self) -> None:
         """Write now (to get new rows' ids): the write phase starts here for the rest of the turn."""
+        session = self.session
         await self.writer.acquire()
-        await self.session.flush()
+        await session.flush()
 
     def button(self, label: str, action: str, arg: object = "", *, stateless: bool = False) -> Button:
         mark = STATELESS if stateless else str(self.seq)

@@ -8,7 +8,7 @@ from telegram import Bot
 from telegram.error import Forbidden, TelegramError
 
 from bot.dialog.types import Button, Reply
-from bot.handlers.common import markup, with_retry
+from bot.handlers.common import keyboard, with_retry
 from bot.reminders.fanout import Outcome
 
 log = logging.getLogger(__name__)
@@ -21,10 +21,10 @@ class TelegramSender:
     async def send(self, channel: str, external_id: str, text: str, buttons: list[list[Button]]) -> Outcome:
         if channel != "telegram":
             return "failed"
-        keyboard = markup(Reply(text, buttons))
+        markup = keyboard(Reply(text, buttons))
         try:
             await with_retry(
-                lambda: self.bot.send_message(int(external_id), text, reply_markup=keyboard), "remind"
+                lambda: self.bot.send_message(int(external_id), text, api_kwargs=markup), "remind"
             )
         except Forbidden:
             return "blocked"
