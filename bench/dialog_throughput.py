@@ -10,7 +10,7 @@ Opening the inspection (/inspect, township, year) is timed apart and left out of
 is three turns per inspection, the answers are the rest. The machines here are noisy, so the
 measurement is done in rounds, the two bots alternating, and the median ratio is the result.
 
-    python -m bench.dialog_throughput [--users 20] [--rounds 3] [--db sqlite|postgresql]
+    python -m bench.dialog_throughput [--users 20] [--rounds 5] [--db sqlite|postgresql]
 """
 
 from __future__ import annotations
@@ -222,7 +222,7 @@ async def one_round(api: FakeTelegramAPI, users: list[int], round_: int, db_url:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
