@@ -25,10 +25,15 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SessionMaker = async_sessionmaker[AsyncSession]
 
 
-def sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_conn: Any, _record: Any, busy_timeout_ms: int = 10_000) -> None:
     cur = dbapi_conn.cursor()
     # WAL lets readers go on while one writer commits; NORMAL is durable enough under WAL.
-    for pragma in ("journal_mode=WAL", "busy_timeout=10000", "foreign_keys=ON", "synchronous=NORMAL"):
+    for pragma in (
+        f"busy_timeout={busy_timeout_ms}",
+        "journal_mode=WAL",
+        "foreign_keys=ON",
+        "synchronous=NORMAL",
+    ):
         cur.execute(f"PRAGMA {pragma}")
     cur.close()
 

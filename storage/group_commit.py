@@ -18,6 +18,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -42,9 +43,12 @@ class GroupCommit:
 
     @staticmethod
     def supports(sessions: SessionMaker) -> bool:
-        """Not for an in-memory SQLite database: a second connection would see another one."""
+        """Not for an in-memory SQLite database (a second connection would see another one) nor
+        for a SQLite URL with options, which the plain connection would not honour."""
         url = sessions.kw["bind"].url
-        return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+        if url.get_backend_name() != "sqlite":
+            return True
+        return url.database not in (None, "", ":memory:") and not url.query
 
     async def commit(self, turn: TurnWrite) -> Outcome:
         """Check and write the turn with whatever else is waiting; raises what the batch raised."""
@@ -55,20 +59,27 @@ class GroupCommit:
         return await asyncio.shield(done)  # a cancelled turn still learns nothing half-written
 
     async def _flush(self) -> None:
-        await asyncio.sleep(0)  # let the turns already runnable join this batch
-        while self._queue:
-            batch, self._queue = self._queue, []
-            started = time.perf_counter()
-            try:
-                outcomes = await self._write([turn for turn, _ in batch])
-            except Exception as exc:  # every turn of the batch is run again on its own
-                log.warning("group commit of %d turns failed: %r", len(batch), exc)
-                for _, done in batch:
-                    done.set_exception(exc)
-                continue
-            log.debug("committed %d turns in %.2f ms", len(batch), (time.perf_counter() - started) * 1000)
-            for (_, done), outcome in zip(batch, outcomes, strict=True):
-                done.set_result(outcome)
+        batch: list[tuple[TurnWrite, asyncio.Future[Outcome]]] = []
+        try:
+            await asyncio.sleep(0)  # let the turns already runnable join this batch
+            while self._queue:
+                batch, self._queue = self._queue, []
+                started = time.perf_counter()
+                try:
+                    outcomes = await self._write([turn for turn, _ in batch])
+                except Exception as exc:  # every turn of the batch is run again on its own
+                    log.warning("group commit of %d turns failed: %r", len(batch), exc)
+                    _fail(batch, exc)
+                    continue
+                log.debug("committed %d turns in %.2f ms", len(batch), (time.perf_counter() - started) * 1000)
+                for (_, done), outcome in zip(batch, outcomes, strict=True):
+                    if not done.done():
+                        done.set_result(outcome)
+        finally:  # cancelled (shutdown): nobody may wait for ever, holding a person's lock
+            stopped = RuntimeError("the group commit stopped")
+            _fail(batch, stopped)
+            queued, self._queue = self._queue, []
+            _fail(queued, stopped)
 
     async def _write(self, turns: Sequence[TurnWrite]) -> list[Outcome]:
         async with Writer(self._sessions) as writer:
@@ -77,33 +88,51 @@ class GroupCommit:
                 async with self._engine.begin() as conn:
                     await conn.execution_options(group_commit=True)  # tells its statements apart in logs
                     return await conn.run_sync(lambda sync: commit_turns(SqlAlchemy(sync), turns))
-            if self._sqlite is None:
-                self._sqlite = _sqlite_connection(self._engine)
-            for wait in BUSY_WAITS:
+            for wait in (*BUSY_WAITS, None):
+                if self._sqlite is None:
+                    self._sqlite = _sqlite_connection(self._engine)
                 try:
                     return _commit_sqlite(self._sqlite, turns)
                 except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) and "busy" not in str(exc):
+                    busy = "locked" in str(exc) or "busy" in str(exc)
+                    if not busy or wait is None:
+                        self._drop_connection()
                         raise
+                except BaseException:
+                    self._drop_connection()  # a fresh one for the next batch
+                    raise
                 await asyncio.sleep(wait)
-            return _commit_sqlite(self._sqlite, turns)
+            raise AssertionError("unreachable")
+
+    def _drop_connection(self) -> None:
+        if self._sqlite is not None:
+            with suppress(sqlite3.Error):
+                self._sqlite.close()
+            self._sqlite = None
 
     async def close(self) -> None:
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
-        if self._sqlite is not None:
-            self._sqlite.close()
-            self._sqlite = None
+        self._drop_connection()
+
+
+def _fail(batch: Sequence[tuple[TurnWrite, asyncio.Future[Outcome]]], exc: BaseException) -> None:
+    for _, done in batch:
+        if not done.done():
+            done.set_exception(exc)
+            done.exception()  # retrieved here: a caller that was cancelled meanwhile never will
 
 
 def _commit_sqlite(conn: sqlite3.Connection, turns: Sequence[TurnWrite]) -> list[Outcome]:
     conn.execute("BEGIN IMMEDIATE")  # raises at once while another process writes
     try:
         outcomes = commit_turns(RawSqlite(conn), turns)
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # a failed COMMIT can leave it open, holding the write lock
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
     return outcomes
 
 
@@ -111,6 +140,5 @@ def _sqlite_connection(engine: AsyncEngine) -> sqlite3.Connection:
     """A connection to the engine's file, with its pragmas; transactions are begun here
     (``isolation_level=None``) and never wait for the lock (``timeout=0``)."""
     conn = sqlite3.connect(engine.url.database or "", timeout=0, isolation_level=None)
-    sqlite_pragmas(conn, None)
-    conn.execute("PRAGMA busy_timeout=0")
+    sqlite_pragmas(conn, None, busy_timeout_ms=0)
     return conn

@@ -246,3 +246,82 @@ async def test_a_failed_batch_runs_its_turns_again_on_the_database(
     await c.say(TYPED[key][0])
     assert "已记录" in c.text
     assert (await stored_answers(world["sessions"], world["taiping"], world["year"]))[key] == TYPED[key][1]
+
+
+async def test_a_database_turn_that_raced_another_writer_is_not_kept(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database path reads the answers, someone answers another question, then the turn
+    writes its own: what it read is stale, so the next answer must not run from it."""
+    c = await opened(world)
+    await answer(world, c, 2)
+    world["dialog"]._kept.clear()  # the next turn runs on the database (as after a restart)
+    real = q_insp.answers_of
+    raced: list[bool] = []
+
+    async def answers_then_someone_writes(session: Any, inspection_id: int) -> Any:
+        found = await real(session, inspection_id)
+        if not raced:
+            raced.append(True)
+            async with transaction(world["sessions"]) as s:
+                await q_insp.set_answer(
+                    s, inspection_id, "room_mixed", True, world["supervisor"], current=None
+                )
+        return found
+
+    monkeypatch.setattr(q_insp, "answers_of", answers_then_someone_writes)
+    await c.say("有")  # has_room
+    await c.say("对")  # room_standard
+    assert raced and await key_of(world) == "room_secure", "room_mixed was answered meanwhile"
+
+
+class _CommitFailsOnce(sqlite3.Connection):
+    failed = False
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        if sql == "COMMIT" and not _CommitFailsOnce.failed:
+            _CommitFailsOnce.failed = True
+            raise sqlite3.OperationalError("disk I/O error")
+        return super().execute(sql, *args)
+
+
+async def test_a_failed_commit_releases_the_write_lock(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = world["sessions"].kw["bind"]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's raw connection")
+    c = await opened(world)
+    real = sqlite3.connect
+    monkeypatch.setattr(
+        "storage.group_commit.sqlite3.connect", lambda *a, **kw: real(*a, **kw, factory=_CommitFailsOnce)
+    )
+    for _ in range(3):  # the first batch fails at COMMIT: run again on the database; then as usual
+        key = str(await key_of(world))
+        await c.say(TYPED[key][0])
+        assert "已记录" in c.text
+    assert _CommitFailsOnce.failed
+    assert len(await stored_answers(world["sessions"], world["taiping"], world["year"])) == 3
+    probe = real(engine.url.database, timeout=0, isolation_level=None)
+    probe.execute("BEGIN IMMEDIATE")  # nobody holds the write lock
+    probe.execute("ROLLBACK")
+    probe.close()
+
+
+async def test_a_stopped_group_commit_leaves_nobody_waiting(world: dict[str, Any]) -> None:
+    engine = world["sessions"].kw["bind"]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single writer")
+    c = await opened(world)
+    other = sqlite3.connect(engine.url.database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the batch waits for the write lock…
+    key = str(await key_of(world))
+    turn = asyncio.create_task(c.say(TYPED[key][0]))
+    await asyncio.sleep(0.05)
+    world["dialog"]._commits._flusher.cancel()  # …and is stopped meanwhile
+    await asyncio.sleep(0.05)
+    other.execute("ROLLBACK")
+    other.close()
+    await asyncio.wait_for(turn, 15)  # the turn ran again on the database
+    assert "已记录" in c.text
+    assert (await stored_answers(world["sessions"], world["taiping"], world["year"]))[key] == TYPED[key][1]

@@ -8,13 +8,13 @@ import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dialog.types import Button, Input, Reply, Who
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 STATELESS = "x"  # the sequence mark of buttons that stay valid whatever the state
 ATTEMPTS = 3  # tries when another process wrote the same person's state meanwhile
+RETRIED_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
 KEPT = 1_000  # people whose last turn is kept in memory, each with one inspection's answers
 
 
@@ -74,6 +75,8 @@ class Turn:
     # The inspection being answered, as loaded (or kept from the last turn); kept for the next.
     inspection: Any = None
     writes: list[AnswerWrite] = field(default_factory=list)
+    # False once this turn wrote to an inspection someone changed since it was read.
+    keepable: bool = True
 
     @property
     def session(self) -> AsyncSession:
@@ -85,13 +88,18 @@ class Turn:
     def from_memory(self) -> bool:
         return self.db is None
 
-    async def save_answer(self, write: AnswerWrite) -> None:
-        """Write an answer now, or with the turn's commit when the turn runs from memory."""
+    async def save_answer(self, write: AnswerWrite, seen: datetime) -> AnswerWrite:
+        """Write an answer now, or with the turn's commit when the turn runs from memory (where
+        the commit checks the inspection is as read). ``seen``: its ``updated_at`` as read.
+        Returns the write as made (stamped once the write lock is held)."""
         if self.db is None:
             self.writes.append(write)
-            return
+            return write
         await self.writer.acquire()
-        await write_answer(self.db, write)
+        write = replace(write, at=utcnow())
+        if not await write_answer(self.db, write, seen):
+            self.keepable = False
+        return write
 
     def t(self, key: str, **params: Any) -> str:
         return t(key, self.locale, **params)
@@ -207,6 +215,11 @@ class Dialog:
             except IntegrityError as exc:  # a unique key another writer took first: start again
                 await session.rollback()
                 raise _Conflict from exc
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) not in RETRIED_SQLSTATES:
+                    raise
+                await session.rollback()  # PostgreSQL chose this turn to end a deadlock: again
+                raise _Conflict from exc
 
     async def _turn(
         self, session: AsyncSession, writer: Writer, who: Who, inp: Input, update_id: str
@@ -247,8 +260,6 @@ class Dialog:
         key = (who.channel, who.external_id)
         kept = self._kept.get(key)
         if kept is None or self._commits is None or inp.kind not in ("text", "button"):
-            return None
-        if inp.kind == "text" and inp.command:
             return None
         self._kept.pop(key)  # put back only once this turn is committed; dropped if it is not
         inspection = kept.inspection.inspection
@@ -296,6 +307,7 @@ class Dialog:
             turn is None
             or identity_id is None
             or self._commits is None
+            or not turn.keepable
             or turn.person.role != Role.inspector
             or turn.inspection is None
             or turn.inspection.inspection.id != turn.state.get("inspection_id")

@@ -372,7 +372,7 @@ async def _save(turn: Turn, cur: Current, question: Question, value: Any, *, ski
     )
     if write is None:  # unchanged
         return
-    await turn.save_answer(write)
+    write = await turn.save_answer(write, seen=cur.inspection.updated_at)
     cur.answers[question.key] = q_insp.stored(write)
     cur.inspection.updated_at = write.at  # as stored, so the next turn's check finds it unchanged
 

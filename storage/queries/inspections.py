@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert as sa_insert
@@ -18,7 +19,7 @@ from storage.models import (
     StatusChange,
     table,
 )
-from storage.queries.turns import AnswerWrite, write_answers
+from storage.queries.turns import AnswerWrite, write_answer_checked, write_answers
 from storage.types import utcnow
 
 
@@ -93,9 +94,14 @@ def stored(write: AnswerWrite) -> Stored:
     return Stored(write.value, write.skipped)
 
 
-async def write_answer(session: AsyncSession, write: AnswerWrite) -> None:
-    """Write one answer now, in the session's transaction (the statements of ``write_answers``)."""
-    await (await session.connection()).run_sync(lambda conn: write_answers(SqlAlchemy(conn), [write]))
+async def write_answer(session: AsyncSession, write: AnswerWrite, seen: datetime | None = None) -> bool:
+    """Write one answer now, in the session's transaction; with ``seen`` (the inspection's
+    ``updated_at`` as the caller read it), False when the inspection changed meanwhile."""
+    conn = await session.connection()
+    if seen is None:
+        await conn.run_sync(lambda sync: write_answers(SqlAlchemy(sync), [write]))
+        return True
+    return await conn.run_sync(lambda sync: write_answer_checked(SqlAlchemy(sync), write, seen))
 
 
 async def previous_answers(

@@ -49,7 +49,7 @@ class AnswerWrite:
     at: datetime
 
 
-def write_answers(db: Executor, writes: Sequence[AnswerWrite]) -> None:
+def write_answers(db: Executor, writes: Sequence[AnswerWrite], *, touch: bool = True) -> None:
     """Upsert the answers, add their history rows and move their inspections' ``updated_at``
     (which is how every reader learns that an inspection changed)."""
     db.many(
@@ -80,7 +80,21 @@ def write_answers(db: Executor, writes: Sequence[AnswerWrite]) -> None:
             for w in writes
         ],
     )
-    db.many(_TOUCH_INSPECTION, [{"b_id": w.inspection_id, "b_at": w.at} for w in writes])
+    if touch:
+        db.many(_TOUCH_INSPECTION, [{"b_id": w.inspection_id, "b_at": w.at} for w in writes])
+
+
+def write_answer_checked(db: Executor, write: AnswerWrite, seen: datetime) -> bool:
+    """One answer written by a turn on the database path: the inspection is touched first (on
+    PostgreSQL that locks its row before the answer's, the order a batch takes them in), and
+    whether it was still as read (``seen``) is returned: if not, someone wrote meanwhile and
+    what the turn read is not to be kept in memory. The answer is written either way."""
+    touch = {"b_id": write.inspection_id, "b_at": write.at, "b_seen": seen}
+    fresh = db.count(_TOUCH_IF_SEEN, touch) > 0
+    if not fresh:
+        db.count(_TOUCH_INSPECTION, touch)
+    write_answers(db, [write], touch=False)
+    return fresh
 
 
 @dataclass
@@ -164,6 +178,11 @@ def _upsert_answer(insert: Any) -> Any:
 _UPSERT_ANSWER = {"sqlite": _upsert_answer(sqlite_insert), "postgresql": _upsert_answer(pg_insert)}
 _ADD_CHANGE = insert(_h)
 _TOUCH_INSPECTION = update(_i).where(_i.c.id == bindparam("b_id")).values(updated_at=bindparam("b_at"))
+_TOUCH_IF_SEEN = (
+    update(_i)
+    .where(_i.c.id == bindparam("b_id"), _i.c.updated_at == bindparam("b_seen"))
+    .values(updated_at=bindparam("b_at"))
+)
 _CLAIM = {  # changes no row for an update delivered before
     "sqlite": sqlite_insert(_pu).on_conflict_do_nothing(),
     "postgresql": pg_insert(_pu).on_conflict_do_nothing(),
