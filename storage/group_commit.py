@@ -56,7 +56,7 @@ class GroupCommit:
         self._queue.append((turn, done))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
-        return await asyncio.shield(done)  # a cancelled turn still learns nothing half-written
+        return await done  # if the caller is cancelled, its turn is still written or not as a whole
 
     async def _flush(self) -> None:
         batch: list[tuple[TurnWrite, asyncio.Future[Outcome]]] = []
