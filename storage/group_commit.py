@@ -6,9 +6,9 @@ On SQLite the batch runs right on the event loop, on a plain ``sqlite3`` connect
 once (``storage.executors.RawSqlite``): a batch takes a fraction of a millisecond, less than
 handing it to a thread, which then waits for the loop's GIL at every statement. The connection
 never waits in SQLite's busy handler: when another process holds the write lock, the batch
-waits here, asynchronously, and tries again. This process's other
-writers queue behind it on the ``Writer`` lock. On PostgreSQL the batch runs on a pooled
-async connection and locks the rows it checks.
+waits here, asynchronously, and tries again. This process's other writers queue behind it on
+the ``Writer`` lock. On PostgreSQL the batch runs on a pooled async connection and locks the
+rows it checks.
 """
 
 from __future__ import annotations

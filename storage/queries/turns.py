@@ -1,10 +1,11 @@
-"""What a dialog turn writes, as plain functions on a synchronous connection, so the same
-statements serve one turn inside its own transaction and many turns committed together.
+"""What a dialog turn writes, as plain functions on an ``Executor`` (a SQLAlchemy connection
+or a plain sqlite3 one), so the same statements serve one turn inside its own transaction and
+many turns committed together.
 
 A turn answered from the dialog's memory (see ``bot.dialog.core``) read nothing from the
 database; ``commit_turns`` checks, under the write lock, that what it relied on is still so:
-the update is new, the person's state is at the version read, the inspection unchanged since
-read, the person still an active inspector assigned to the township. Turns that pass are
+the person is still an active inspector assigned to the township, the state is at the version
+read, the inspection unchanged since read; then that the update is new. Turns that pass are
 written with one statement per table; the others write nothing and are run again.
 """
 
