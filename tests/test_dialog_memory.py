@@ -213,24 +213,34 @@ async def test_many_inspectors_at_once_are_committed_together(world: dict[str, A
     assert stored == 12 * 6
 
 
-async def test_while_another_process_writes_the_loop_waits_without_blocking(world: dict[str, Any]) -> None:
+async def answer_while_another_process_writes(world: dict[str, Any]) -> tuple[asyncio.Task[Any], str, Chat]:
+    """An answer sent while another process holds SQLite's write lock (released by the caller
+    with ``world["other"]``)."""
     engine = world["sessions"].kw["bind"]
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite's single writer")
     c = await opened(world)
-    other = sqlite3.connect(engine.url.database, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    world["other"] = other = sqlite3.connect(engine.url.database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
     key = str(await key_of(world))
-    turn = asyncio.create_task(c.say(TYPED[key][0]))
+    return asyncio.create_task(c.say(TYPED[key][0])), key, c
+
+
+async def stored_after(world: dict[str, Any], turn: asyncio.Task[Any], key: str, c: Chat) -> None:
+    world["other"].execute("ROLLBACK")
+    world["other"].close()
+    await asyncio.wait_for(turn, 15)
+    assert "已记录" in c.text
+    assert (await stored_answers(world["sessions"], world["taiping"], world["year"]))[key] == TYPED[key][1]
+
+
+async def test_while_another_process_writes_the_loop_waits_without_blocking(world: dict[str, Any]) -> None:
+    turn, key, c = await answer_while_another_process_writes(world)
     started = time.perf_counter()
     for _ in range(20):  # the event loop keeps running meanwhile
         await asyncio.sleep(0.01)
     assert time.perf_counter() - started < 1 and not turn.done()
-    other.execute("COMMIT")
-    other.close()
-    await asyncio.wait_for(turn, 5)
-    assert "已记录" in c.text
-    assert (await stored_answers(world["sessions"], world["taiping"], world["year"]))[key] == TYPED[key][1]
+    await stored_after(world, turn, key, c)
 
 
 async def test_a_failed_batch_runs_its_turns_again_on_the_database(
@@ -309,19 +319,8 @@ async def test_a_failed_commit_releases_the_write_lock(
 
 
 async def test_a_stopped_group_commit_leaves_nobody_waiting(world: dict[str, Any]) -> None:
-    engine = world["sessions"].kw["bind"]
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's single writer")
-    c = await opened(world)
-    other = sqlite3.connect(engine.url.database, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")  # the batch waits for the write lock…
-    key = str(await key_of(world))
-    turn = asyncio.create_task(c.say(TYPED[key][0]))
+    turn, key, c = await answer_while_another_process_writes(world)  # the batch waits for the lock…
     await asyncio.sleep(0.05)
     world["dialog"]._commits._flusher.cancel()  # …and is stopped meanwhile
     await asyncio.sleep(0.05)
-    other.execute("ROLLBACK")
-    other.close()
-    await asyncio.wait_for(turn, 15)  # the turn ran again on the database
-    assert "已记录" in c.text
-    assert (await stored_answers(world["sessions"], world["taiping"], world["year"]))[key] == TYPED[key][1]
+    await stored_after(world, turn, key, c)  # the turn ran again on the database
