@@ -54,6 +54,15 @@ class Result:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
+    def __add__(self, other: Result) -> Result:
+        return Result(
+            self.answers + other.answers,
+            self.seconds + other.seconds,
+            self.latencies + other.latencies,
+            self.bot_cpu + other.bot_cpu,
+            self.driver_cpu + other.driver_cpu,
+        )
+
     def line(self, name: str) -> str:
         return (
             f"{name:<20} {self.answers:>6} answers in {self.seconds:6.2f} s  {self.rate:8.1f} answers/s  "
@@ -68,7 +77,7 @@ def township(user: int, round_: int) -> str:
 
 
 async def seed(db_url: str, users: int, rounds: int) -> None:
-    """Each inspector has a township per round (a new inspection each time)."""
+    """Each inspector has a township per inspection to make (a new inspection each time)."""
     engine = make_engine(db_url)
     await upgrade(engine)
     async with transaction(make_sessionmaker(engine)) as s:
@@ -134,12 +143,19 @@ async def exchange(api: FakeTelegramAPI, user: int, push: object, latencies: lis
     return sent[-1].body or ""
 
 
-async def open_inspection(api: FakeTelegramAPI, user: int, latencies: list[float], round_: int) -> int:
-    """/inspect, the township (when there is a choice), the year: the turns before the first question."""
+async def open_inspection(api: FakeTelegramAPI, user: int, latencies: list[float], n: int) -> int:
+    """/inspect, the township (pressed, or typed when it is not among the buttons), the year:
+    the turns before the first question."""
     await exchange(api, user, api.send_text(user, "/inspect"), latencies)
     turns = 2
-    if any(label == township(user, round_) for row in api.last_keyboard(user) for label, _ in row):
-        await exchange(api, user, api.press_text(user, township(user, round_)), latencies)
+    buttons = [(label, data or "") for row in api.last_keyboard(user) for label, data in row]
+    if any(":t:" in data for _, data in buttons):  # a choice of townships
+        wanted = township(user, n)
+        if any(label == wanted for label, _ in buttons):
+            push = api.press_text(user, wanted)
+        else:
+            push = api.send_text(user, wanted)
+        await exchange(api, user, push, latencies)
         turns += 1
     await exchange(api, user, api.press_text(user, api.last_keyboard(user)[0][0][0]), latencies)
     return turns
@@ -202,12 +218,18 @@ class Round:
         return self.dialog.rate / self.echo.rate
 
 
-async def one_round(api: FakeTelegramAPI, users: list[int], round_: int, db_url: str, work: Path) -> Round:
+async def one_round(
+    api: FakeTelegramAPI, users: list[int], first: int, inspections: int, db_url: str, work: Path
+) -> Round:
+    """Each inspector makes ``inspections`` inspections (their opening timed apart), then the echo
+    bot answers as many messages."""
     root = Path(__file__).parent.parent
     bot = await start(api, ["-m", "bot", "run"], {"DATABASE_URL": db_url, "DATA_DIR": str(work)}, work)
+    opening = dialog = Result(0, 0.0, [])
     try:
-        opening = await measure(api, users, lambda a, u, lat: open_inspection(a, u, lat, round_), bot)
-        dialog = await measure(api, users, answer_all, bot)
+        for n in range(first, first + inspections):
+            opening += await measure(api, users, lambda a, u, lat, n=n: open_inspection(a, u, lat, n), bot)
+            dialog += await measure(api, users, answer_all, bot)
     finally:
         await stop(bot)
     per_user = max(1, dialog.answers // len(users))
@@ -223,6 +245,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--inspections", type=int, help="per inspector and round (default: enough for ~500 answers a round)"
+    )
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -236,16 +261,20 @@ async def main() -> None:
             await pg_admin(f'CREATE DATABASE "{name}"')
             db_url = PG_URL.rsplit("/", 1)[0] + "/" + name
         try:
-            await seed(db_url, opts.users, opts.rounds)
+            inspections = opts.inspections or max(1, round(20 / opts.users))
+            await seed(db_url, opts.users, opts.rounds * inspections)
             users = [FIRST_USER + i for i in range(opts.users)]
             rounds = []
             async with FakeTelegramAPI(token=TOKEN, strict_not_modified=False) as api:
                 for r in range(opts.rounds):
-                    rounds.append(await one_round(api, users, r, db_url, work))
+                    rounds.append(await one_round(api, users, r * inspections, inspections, db_url, work))
         finally:
             if opts.db == "postgresql":
                 await pg_admin(f'DROP DATABASE "{name}" WITH (FORCE)')
-    print(f"{opts.users} simulated inspectors, database {opts.db}, {opts.rounds} rounds")
+    print(
+        f"{opts.users} simulated inspectors, database {opts.db}, {opts.rounds} rounds"
+        f" of {inspections} inspection(s) each"
+    )
     for r, result in enumerate(rounds, 1):
         print(f"round {r}")
         print(result.opening.line("  opening").replace("answers", "turns  "))
