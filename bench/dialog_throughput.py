@@ -1,16 +1,17 @@
 """Throughput of the inspection dialog against a bare echo bot, in the same run.
 
-N simulated inspectors each walk a whole checklist through the fake Bot API (typing answers
+N simulated inspectors each walk whole checklists through the fake Bot API (typing answers
 as people do, waiting for each reply before the next, as a person on a phone would). Both
 bots run as separate processes with python-telegram-bot's own networking; the fake server and
-the drivers share this process. Prints answers/s, p50 and p99 latency, the CPU each bot used per answer,
-and the ratios.
+the drivers share this process. Prints answers/s, p50 and p99 latency, the CPU each bot used
+per answer, and the ratios.
 
-Opening the inspection (/inspect, township, year) is timed apart and left out of the ratio: it
-is three turns per inspection, the answers are the rest. The machines here are noisy, so the
-measurement is done in rounds, the two bots alternating, and the median ratio is the result.
+Opening an inspection (/inspect, the township, the year) is timed apart and left out of the
+ratio: two or three turns per inspection, against 27 answers. The machines here are noisy, so
+the measurement is done in rounds of about 500 answers (more inspections each when there are
+few inspectors), the two bots alternating, and the median ratio is the result.
 
-    python -m bench.dialog_throughput [--users 20] [--rounds 5] [--db sqlite|postgresql]
+    python -m bench.dialog_throughput [--users 20] [--rounds 5] [--inspections K] [--db sqlite|postgresql]
 """
 
 from __future__ import annotations
