@@ -37,7 +37,12 @@ def catalogue(locale: str) -> dict[str, str]:
     return _flatten(yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {})
 
 
+_NORMAL = frozenset({DEFAULT_LOCALE, "en"})
+
+
 def normalise_locale(locale: str | None) -> str:
+    if locale in _NORMAL:  # the common case, every text of every turn
+        return locale
     if not locale:
         return DEFAULT_LOCALE
     if locale.lower().startswith("en"):

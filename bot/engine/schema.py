@@ -111,6 +111,10 @@ class Cond(_Model):
 
     def refs(self) -> list[str]:
         """Every question key this condition reads, in order of appearance."""
+        return list(self._refs)
+
+    @cached_property
+    def _refs(self) -> tuple[str, ...]:  # conditions are frozen: read once (every turn asks)
         out: list[str] = []
         if self.q is not None:
             out.append(self.q)
@@ -119,8 +123,8 @@ class Cond(_Model):
             if isinstance(operand, Ref):
                 out.append(operand.q)
         for child in self.children():
-            out.extend(child.refs())
-        return out
+            out.extend(child._refs)
+        return tuple(out)
 
 
 LEAF_OPS = ("eq", "ne", "in_", "lt", "le", "gt", "ge", "has_any", "has_all", "missing_any", "answered")
