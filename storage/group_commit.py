@@ -88,21 +88,25 @@ class GroupCommit:
                 async with self._engine.begin() as conn:
                     await conn.execution_options(group_commit=True)  # tells its statements apart in logs
                     return await conn.run_sync(lambda sync: commit_turns(SqlAlchemy(sync), turns))
-            for wait in (*BUSY_WAITS, None):
-                if self._sqlite is None:
-                    self._sqlite = _sqlite_connection(self._engine)
+            for wait in BUSY_WAITS:
                 try:
-                    return _commit_sqlite(self._sqlite, turns)
+                    return self._commit_sqlite(turns)
                 except sqlite3.OperationalError as exc:
-                    busy = "locked" in str(exc) or "busy" in str(exc)
-                    if not busy or wait is None:
-                        self._drop_connection()
+                    if not _busy(exc):
                         raise
-                except BaseException:
-                    self._drop_connection()  # a fresh one for the next batch
-                    raise
                 await asyncio.sleep(wait)
-            raise AssertionError("unreachable")
+            return self._commit_sqlite(turns)
+
+    def _commit_sqlite(self, turns: Sequence[TurnWrite]) -> list[Outcome]:
+        """One try; after any failure but a busy file the connection is replaced."""
+        if self._sqlite is None:
+            self._sqlite = _sqlite_connection(self._engine)
+        try:
+            return _commit_sqlite(self._sqlite, turns)
+        except BaseException as exc:
+            if not _busy(exc):
+                self._drop_connection()
+            raise
 
     def _drop_connection(self) -> None:
         if self._sqlite is not None:
@@ -114,6 +118,11 @@ class GroupCommit:
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
         self._drop_connection()
+
+
+def _busy(exc: BaseException) -> bool:
+    """Another connection holds the write lock (BEGIN IMMEDIATE with no busy timeout)."""
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
 
 
 def _fail(batch: Sequence[tuple[TurnWrite, asyncio.Future[Outcome]]], exc: BaseException) -> None:

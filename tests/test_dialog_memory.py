@@ -217,8 +217,6 @@ async def answer_while_another_process_writes(world: dict[str, Any]) -> tuple[as
     """An answer sent while another process holds SQLite's write lock (released by the caller
     with ``world["other"]``)."""
     engine = world["sessions"].kw["bind"]
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's single writer")
     c = await opened(world)
     world["other"] = other = sqlite3.connect(engine.url.database, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
@@ -234,6 +232,11 @@ async def stored_after(world: dict[str, Any], turn: asyncio.Task[Any], key: str,
     assert (await stored_answers(world["sessions"], world["taiping"], world["year"]))[key] == TYPED[key][1]
 
 
+# SQLite only: its single writer and the group commit's own sqlite3 connection.
+SQLITE_ONLY = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+
+
+@SQLITE_ONLY
 async def test_while_another_process_writes_the_loop_waits_without_blocking(world: dict[str, Any]) -> None:
     turn, key, c = await answer_while_another_process_writes(world)
     started = time.perf_counter()
@@ -295,12 +298,11 @@ class _CommitFailsOnce(sqlite3.Connection):
         return super().execute(sql, *args)
 
 
+@SQLITE_ONLY
 async def test_a_failed_commit_releases_the_write_lock(
     world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = world["sessions"].kw["bind"]
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's raw connection")
     c = await opened(world)
     real = sqlite3.connect
     monkeypatch.setattr(
@@ -318,6 +320,7 @@ async def test_a_failed_commit_releases_the_write_lock(
     probe.close()
 
 
+@SQLITE_ONLY
 async def test_a_stopped_group_commit_leaves_nobody_waiting(world: dict[str, Any]) -> None:
     turn, key, c = await answer_while_another_process_writes(world)  # the batch waits for the lock…
     await asyncio.sleep(0.05)

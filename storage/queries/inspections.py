@@ -74,9 +74,11 @@ async def set_answer(
     """Store an answer with its history row, unless it is unchanged; ``current`` is what is
     stored now."""
     write = answer_write(inspection_id, key, value, by, skipped=skipped, current=current)
-    if write is not None:
-        await write_answer(session, write)
-    return stored(write) if write is not None else current  # type: ignore[return-value]
+    if write is None:
+        assert current is not None  # None only when it equals what is stored
+        return current
+    await write_answer(session, write)
+    return stored(write)
 
 
 def answer_write(
