@@ -150,7 +150,7 @@ async def open_inspection(api: FakeTelegramAPI, user: int, latencies: list[float
     await exchange(api, user, api.send_text(user, "/inspect"), latencies)
     turns = 2
     buttons = [(label, data or "") for row in api.last_keyboard(user) for label, data in row]
-    if any(":t:" in data for _, data in buttons):  # a choice of townships
+    if any(":township:" in data for _, data in buttons):  # a choice of townships
         wanted = township(user, n)
         if any(label == wanted for label, _ in buttons):
             push = api.press_text(user, wanted)

@@ -9,7 +9,8 @@ from pathlib import Path
 from rich.console import Console
 
 from bot.config import Settings
-from bot.dialog import Dialog, Input, Reply, Who
+from bot.dialog import Input, Reply, Who
+from bot.dialog.core import Dialog
 from bot.i18n import t
 from storage.db import make_engine, make_sessionmaker, transaction, upgrade
 from storage.demo import seed_demo

@@ -11,7 +11,7 @@ from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.config import Settings
-from bot.dialog import Dialog
+from bot.dialog.core import Dialog
 from bot.handlers import register
 from bot.handlers.sender import TelegramSender
 from bot.i18n import catalogue

@@ -2,6 +2,14 @@
 
 Everything the bot does with the database goes through an ``AsyncSession`` so that no
 blocking database call runs on the bot's event loop.
+
+SQLite lets one connection write at a time, and the others wait in its busy handler, which
+retries with sleeps of up to 100 ms: a writer can lose to newer ones again and again until
+its busy timeout runs out. So this process's writers take turns on a queue instead, first
+come first served: the queries that write get their connection from ``writable``, which
+waits for the turn; the turn ends with the transaction. A write without it is refused (the
+engine checks), so forgetting fails loudly in the tests rather than slowly in production.
+PostgreSQL needs none of this.
 """
 
 from __future__ import annotations
@@ -16,8 +24,8 @@ from weakref import WeakKeyDictionary
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -46,57 +54,85 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
+        event.listen(engine.sync_engine, "before_cursor_execute", _only_the_writer_writes)
+        event.listen(engine.sync_engine, "commit", _end_turn)
+        event.listen(engine.sync_engine, "rollback", _end_turn)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
 
 
+class Session(AsyncSession):
+    """A session whose ORM writes (objects added, changed or deleted, written at a flush or
+    the commit) wait for the writer's turn like every other write."""
+
+    async def flush(self, objects: Any = None) -> None:
+        if self.new or self.dirty or self.deleted:
+            await writable(self)
+        await super().flush(objects)
+
+    async def commit(self) -> None:
+        if self.new or self.dirty or self.deleted:
+            await writable(self)
+        await super().commit()
+
+
 def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    return async_sessionmaker(engine, class_=Session, expire_on_commit=False)
+
+
+# SQLite's writers, one at a time --------------------------------------------------------------
+
+WRITER = "writer"  # set in a connection's info while its transaction holds the writer's turn
+_turns: WeakKeyDictionary[Engine, asyncio.Lock] = WeakKeyDictionary()
+
+
+async def take_writer(conn: AsyncConnection) -> None:
+    """Wait for this transaction's turn to write (SQLite; at once on PostgreSQL)."""
+    sync = conn.sync_connection
+    if conn.dialect.name != "sqlite" or sync is None or sync.info.get(WRITER):
+        return
+    await _turns.setdefault(conn.sync_engine, asyncio.Lock()).acquire()
+    sync.info[WRITER] = True
+
+
+async def writable(session: AsyncSession) -> AsyncConnection:
+    """The session's connection, to write with: every query that writes starts here."""
+    conn = await session.connection()
+    await take_writer(conn)
+    return conn
+
+
+def _end_turn(conn: Connection) -> None:
+    if conn.info.pop(WRITER, False):
+        _turns[conn.engine].release()
+
+
+def _only_the_writer_writes(
+    conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    writes = context is not None and (context.isinsert or context.isupdate or context.isdelete)
+    if writes and not conn.info.get(WRITER):
+        raise RuntimeError(
+            f"a write without its turn (get the connection from storage.db.writable): {statement[:80]}"
+        )
 
 
 @asynccontextmanager
 async def transaction(sessions: SessionMaker) -> AsyncIterator[AsyncSession]:
-    """A session whose work is committed on success and rolled back on error."""
+    """A session that may write from its start, committed on success and rolled back on error."""
     async with sessions() as session, session.begin():
+        await writable(session)
         yield session
 
 
-_writers: WeakKeyDictionary[AsyncEngine, asyncio.Lock] = WeakKeyDictionary()
+# Until every caller says ``transaction``.
+write_transaction = transaction
 
 
-class Writer:
-    """The right to write for the rest of a transaction. SQLite has one writer at a time:
-    queueing this process's writers on a lock is much faster than letting them collide in
-    SQLite's busy handler, which sleeps up to 100 ms at a time (other processes still meet
-    the busy timeout). Reads before ``acquire`` run without it. PostgreSQL needs no lock."""
-
-    def __init__(self, sessions: SessionMaker) -> None:
-        engine = sessions.kw["bind"]
-        self._lock = _writers.setdefault(engine, asyncio.Lock()) if engine.dialect.name == "sqlite" else None
-        self._held = False
-
-    async def acquire(self) -> None:
-        if self._lock is not None and not self._held:
-            await self._lock.acquire()
-            self._held = True
-
-    async def __aenter__(self) -> Writer:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._held and self._lock is not None:
-            self._held = False
-            self._lock.release()
-
-
-@asynccontextmanager
-async def write_transaction(sessions: SessionMaker) -> AsyncIterator[AsyncSession]:
-    """A transaction that writes from its start, holding the writer lock (see ``Writer``)."""
-    async with Writer(sessions) as writer:
-        await writer.acquire()
-        async with transaction(sessions) as session:
-            yield session
+def safe_url(url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -116,6 +152,7 @@ def _upgrade_sync(connection: Connection, revision: str = "head") -> None:
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema to ``revision``; running it again is harmless."""
     async with engine.begin() as conn:
+        await take_writer(conn)
         await conn.run_sync(_upgrade_sync, revision)
 
 

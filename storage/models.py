@@ -113,6 +113,9 @@ class Inspection(SQLModel, table=True):
     checklist_version_id: int = Field(foreign_key="checklistversion.id")
     inspector_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     status: str = Field(default=InspectionStatus.draft, max_length=16)
+    # Moved on by every change to the inspection's answers or status: a writer that read an
+    # older version lost a race to someone else, writes nothing and starts again.
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

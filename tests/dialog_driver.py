@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot.dialog import Button, Dialog, Input, Photo, Reply, Who
+from bot.dialog import Button, Input, Photo, Reply, Who
+from bot.dialog.core import Dialog
 from storage.db import SessionMaker, transaction
 from storage.models import Answer, DialogState, Inspection, Role
 from storage.queries.registry import add_person, get_or_create_area, upsert_township

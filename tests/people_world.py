@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.dialog import Dialog, Who
+from bot.dialog import Who
+from bot.dialog.core import Dialog
 from storage.db import SessionMaker, transaction
 from storage.models import Area, Role
 from storage.queries import inspections as q_insp
@@ -58,12 +59,12 @@ async def submitted(
     answers: dict[str, Any],
 ) -> int:
     async with transaction(sessions) as s:
-        version = await dialog.current_version_id(s)
+        version = await dialog.services.checklists.current_id(s)
         insp = await q_insp.start_inspection(s, township_id, year, version, inspector)
         await s.flush()
         assert insp.id is not None
         for key, value in answers.items():
-            await q_insp.set_answer(s, insp.id, key, value, inspector, current=None)
+            await q_insp.set_answer(s, insp, key, value, inspector, current=None)
         await q_insp.submit(s, insp, inspector)
         return insp.id
 

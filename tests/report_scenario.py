@@ -278,7 +278,7 @@ async def _inspection(
     await s.flush()
     assert inspection.id is not None
     for key, value in values.items():
-        await set_answer(s, inspection.id, key, value, by, current=None)
+        await set_answer(s, inspection, key, value, by, current=None)
     if status in ("submitted", "returned"):
         await submit(s, inspection, by)
     if status == "returned":

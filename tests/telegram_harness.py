@@ -10,7 +10,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.config import Settings, load_settings
-from bot.dialog import Dialog
+from bot.dialog.core import Dialog
 from bot.main import build_application
 from storage.db import SessionMaker
 from tests.dialog_driver import make_dialog

@@ -195,6 +195,7 @@ def _arguments(world: World) -> list[str]:
     return [
         "",
         "1",
+        "yes",
         str(ids["taiping"]),
         str(ids["taiping_insp"]),
         f"t{ids['taiping']}",

@@ -199,7 +199,7 @@ async def test_only_admins_invite_and_only_within_their_area(world: World) -> No
     await admin.press("督查室")
     assert set(admin.labels()) == {"东县", "取消"}
     seq = admin.buttons[0].data.split(":")[0]  # a forged payload with the live sequence mark
-    await admin.send(Input("button", data=f"{seq}:invarea:{east.id + 1}"))  # forged: 西县
+    await admin.send(Input("button", data=f"{seq}:invite_area:{east.id + 1}"))  # forged: 西县
     assert "权限" in admin.notice
     await admin.press("取消")
     await admin.say("/invite")
@@ -209,7 +209,7 @@ async def test_only_admins_invite_and_only_within_their_area(world: World) -> No
     me = await person_of(world, "500")
     assert me is not None and me.id is not None
     seq = (await state_of(world.sessions, me.id))["seq"]
-    await admin.send(Input("button", data=f"{seq}:invtw:{world.ids['xinhua']}"))  # forged
+    await admin.send(Input("button", data=f"{seq}:invite_township:{world.ids['xinhua']}"))  # forged
     assert "权限" in admin.notice
 
 

@@ -75,7 +75,7 @@ async def world(sessions: SessionMaker) -> dict[str, Any]:
         done = await q_insp.start_inspection(s, ids["taiping"], 2026, version.id or 0, ids["inspector"])
         await s.flush()
         for key, value in {"annual_task_done": True, "villages_total": 12, "villages_established": 9}.items():
-            await q_insp.set_answer(s, done.id or 0, key, value, ids["inspector"], current=None)
+            await q_insp.set_answer(s, done, key, value, ids["inspector"], current=None)
         await q_insp.submit(s, done, ids["inspector"])
         draft = await q_insp.start_inspection(s, ids["chengguan"], 2026, version.id or 0, ids["inspector"])
         await s.flush()

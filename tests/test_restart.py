@@ -76,7 +76,7 @@ async def test_sigkill_mid_checklist_loses_nothing(db_url: str, tmp_path: Path) 
     person = world["inspector"]
 
     async def key() -> str:
-        return str((await state_of(sessions, person)).get("q"))
+        return str((await state_of(sessions, person)).get("question"))
 
     try:
         async with FakeTelegramAPI(token=TOKEN) as api:

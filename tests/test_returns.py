@@ -43,7 +43,7 @@ async def inspection(world: World) -> Inspection:
 async def current_question(world: World, who: str = "inspector") -> str | None:
     async with world.sessions() as s:
         state, _ = await load_state(s, world.ids[who])
-    return state.get("q") if state.get("step") == "question" else None
+    return state.get("question") if state.get("step") == "question" else None
 
 
 def only_note(c: Chat, external_id: str) -> Reply:

@@ -79,7 +79,7 @@ def said(api: FakeWeCom, mark: int, words: str) -> bool:
 
 async def current_key(sessions: SessionMaker, person_id: int) -> str | None:
     state = await state_of(sessions, person_id)
-    return state.get("q") if state.get("step") == "question" else None
+    return state.get("question") if state.get("step") == "question" else None
 
 
 async def open_inspection(api: FakeWeCom) -> None:

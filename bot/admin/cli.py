@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.admin import service
+from bot.cli_support import settings_or_exit
 from bot.config import Settings
 from bot.i18n import t
 from storage.db import SessionMaker, make_engine, make_sessionmaker, upgrade_url
@@ -34,8 +35,6 @@ users_app = typer.Typer(help="人员：添加、查看、移除 (people).", no_a
 
 
 def _settings() -> Settings:
-    from bot.cli import settings_or_exit
-
     return settings_or_exit()
 
 

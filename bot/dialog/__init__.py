@@ -1,6 +1,5 @@
-"""The channel-agnostic dialog core."""
+"""The channel-agnostic dialog core (``core.Dialog``), and what goes in and out of it."""
 
-from bot.dialog.core import Dialog, Turn
 from bot.dialog.types import Button, Input, Photo, Reply, Who
 
-__all__ = ["Button", "Dialog", "Input", "Photo", "Reply", "Turn", "Who"]
+__all__ = ["Button", "Input", "Photo", "Reply", "Who"]

@@ -4,18 +4,16 @@ make one from the chat, and ``/help`` lists what the person's role allows."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from bot.dialog import render
+from bot.dialog.state import InviteDraft
+from bot.dialog.turn import Turn, argument, int_argument
 from bot.dialog.types import Button, Input, Reply
 from storage.models import Area, Person, Role, Township
 from storage.queries.invites import DEFAULT_DAYS, Redeemed, create_invite, redeem_invite
 from storage.queries.people import area_and_below, search_visible_townships, visible_township
+from storage.queries.registry import area_by_id
 from storage.queries.registry import areas as all_areas
-
-if TYPE_CHECKING:
-    from bot.dialog.core import Handler, Routes, Turn
 
 ROLES = (Role.inspector, Role.supervisor, Role.admin)
 MAX_PICK_BUTTONS = 24
@@ -31,7 +29,7 @@ def is_staff(person: Person) -> bool:
 
 
 def invite_link(turn: Turn, code: str) -> str | None:
-    username = turn.dialog.bot_username
+    username = turn.services.bot_username
     return f"https://t.me/{username}?start={code}" if username else None
 
 
@@ -57,7 +55,6 @@ async def cmd_start(turn: Turn, inp: Input) -> list[Reply]:
         return [Reply(turn.t("general.welcome", name=turn.person.name) + "\n\n" + help_text(turn))]
     if not code or len(code) > 64:
         return [Reply(turn.t("access.stranger"))]
-    await turn.writer.acquire()
     found = await redeem_invite(turn.session, code, turn.who.channel, turn.who.external_id, turn.who.name)
     if found.outcome != Redeemed.ok or found.person is None:
         return [Reply(turn.t(f"people.invite_{found.outcome.value}"))]
@@ -83,75 +80,45 @@ def help_text(turn: Turn) -> str:
     return "\n".join(part for part in (turn.t("general.help"), role_help(turn)) if part)
 
 
-def _with_role_help(base: Handler) -> Handler:
-    """``/help``: the general help (as ``base`` gives it), followed by the role's commands."""
-
-    async def help_(turn: Turn, inp: Input) -> list[Reply]:
-        replies = await base(turn, inp)
-        extra = role_help(turn)
-        if extra and replies and replies[0].text.startswith(turn.t("general.help")):
-            replies[0].text += "\n" + extra
-        return replies
-
-    return help_
-
-
 # /invite ----------------------------------------------------------------------------------------
 
 
-@dataclass
-class Draft:
-    """The invitation being put together, kept in the dialog state."""
-
-    role: str = ""
-    townships: list[int] = field(default_factory=list)
-    names: dict[str, str] = field(default_factory=dict)  # township id → name, for the buttons
-
-    @classmethod
-    def of(cls, turn: Turn) -> Draft | None:
-        if turn.person.role != Role.admin or turn.state.get("step") != "invite":
-            return None
-        data = turn.state.get("invite") or {}
-        return cls(
-            str(data.get("role", "")),
-            [int(i) for i in data.get("townships", [])],
-            {str(k): str(v) for k, v in data.get("names", {}).items()},
-        )
-
-    def keep(self, turn: Turn) -> None:
-        turn.state["invite"] = {"role": self.role, "townships": self.townships, "names": self.names}
+def _draft(turn: Turn) -> InviteDraft | None:
+    """The invitation being put together, if an administrator is on that screen."""
+    if turn.person.role != Role.admin or turn.state.step != "invite":
+        return None
+    if turn.state.invite is None:
+        turn.state.invite = InviteDraft()
+    return turn.state.invite
 
 
 async def cmd_invite(turn: Turn, inp: Input) -> list[Reply]:
     if turn.person.role != Role.admin:
         return [Reply(turn.t("people.admins_only"))]
-    turn.state = {"seq": turn.seq, "step": "invite"}
-    Draft().keep(turn)
+    turn.state = turn.state.go("invite", invite=InviteDraft())
     return _role_picker(turn, edit=False)
 
 
 def _role_picker(turn: Turn, *, edit: bool) -> list[Reply]:
     turn.next_seq()
-    buttons = [turn.button(role_name(turn, r), "invrole", r) for r in ROLES]
+    buttons = [turn.button(role_name(turn, r), "invite_role", r) for r in ROLES]
     return [Reply(turn.t("people.invite_pick_role"), [buttons, [_cancel(turn)]], edit=edit)]
 
 
 def _cancel(turn: Turn) -> Button:
-    return turn.button(turn.t("people.cancel"), "invno")
+    return turn.button(turn.t("people.cancel"), "invite_cancel")
 
 
 async def act_invite_role(turn: Turn, inp: Input) -> list[Reply]:
-    draft = Draft.of(turn)
-    role = _arg(inp)
+    draft = _draft(turn)
+    role = argument(inp)
     if draft is None or role not in ROLES:
         return [Reply(notice=turn.t("general.stale_button"))]
-    draft = Draft(role)
-    draft.keep(turn)
+    draft = turn.state.invite = InviteDraft(role=role)
     if role == Role.inspector:  # a short list is offered whole; a long one is searched by name
         some = await search_visible_townships(turn.session, turn.person, "", MAX_PICK_BUTTONS + 1)
         offered = some if len(some) <= MAX_PICK_BUTTONS else []
         draft.names.update({str(t.id): t.name for t in offered})
-        draft.keep(turn)
         return _township_picker(turn, draft, edit=True)
     return await _area_picker(turn, draft, edit=True)
 
@@ -165,23 +132,23 @@ async def _scope_areas(turn: Turn) -> list[Area]:
     return [a for a in everything if a.id in mine]
 
 
-async def _area_picker(turn: Turn, draft: Draft, *, edit: bool) -> list[Reply]:
+async def _area_picker(turn: Turn, draft: InviteDraft, *, edit: bool) -> list[Reply]:
     turn.next_seq()
     areas = await _scope_areas(turn)
-    buttons = [turn.button(a.name, "invarea", a.id) for a in areas[:MAX_PICK_BUTTONS]]
-    rows = render._pairs(buttons)
+    buttons = [turn.button(a.name, "invite_area", a.id) for a in areas[:MAX_PICK_BUTTONS]]
+    rows = render.pairs(buttons)
     if draft.role == Role.admin and turn.person.area_id is None:
-        rows.append([turn.button(turn.t("people.all_areas"), "invarea", 0)])
+        rows.append([turn.button(turn.t("people.all_areas"), "invite_area", 0)])
     rows.append([_cancel(turn)])
     text = turn.t("people.invite_pick_area", role=role_name(turn, draft.role))
     return [Reply(text, rows, edit=edit)]
 
 
 async def act_invite_area(turn: Turn, inp: Input) -> list[Reply]:
-    draft = Draft.of(turn)
+    draft = _draft(turn)
     if draft is None or draft.role not in (Role.supervisor, Role.admin):
         return [Reply(notice=turn.t("general.stale_button"))]
-    area_id = _arg_int(inp)
+    area_id = int_argument(inp, -1)
     if area_id == 0 and draft.role == Role.admin and turn.person.area_id is None:
         return await _make_invite(turn, draft.role, None, [])
     if area_id not in {a.id for a in await _scope_areas(turn)}:
@@ -189,17 +156,19 @@ async def act_invite_area(turn: Turn, inp: Input) -> list[Reply]:
     return await _make_invite(turn, draft.role, area_id, [])
 
 
-def _township_picker(turn: Turn, draft: Draft, *, edit: bool, note: str = "") -> list[Reply]:
+def _township_picker(turn: Turn, draft: InviteDraft, *, edit: bool, note: str = "") -> list[Reply]:
     """The townships offered so far (all of a short list, or those found by name), the chosen
     ones ticked and first."""
     turn.next_seq()
     offered = sorted(draft.names.items(), key=lambda item: int(item[0]) not in draft.townships)
     buttons = [
-        turn.button(("☑ " if int(tid) in draft.townships else "☐ ") + name, "invtw", tid)
+        turn.button(("☑ " if int(tid) in draft.townships else "☐ ") + name, "invite_township", tid)
         for tid, name in offered[:MAX_PICK_BUTTONS]
     ]
-    rows = render._pairs(buttons)
-    rows.append([turn.button(turn.t("people.invite_done", n=len(draft.townships)), "invdone"), _cancel(turn)])
+    rows = render.pairs(buttons)
+    rows.append(
+        [turn.button(turn.t("people.invite_done", n=len(draft.townships)), "invite_done"), _cancel(turn)]
+    )
     text = turn.t("people.invite_pick_townships")
     return [Reply(f"{note}\n{text}" if note else text, rows, edit=edit)]
 
@@ -207,9 +176,9 @@ def _township_picker(turn: Turn, draft: Draft, *, edit: bool, note: str = "") ->
 async def step_invite(turn: Turn, inp: Input) -> list[Reply]:
     """Typed text while inviting: township names to look up (for an inspector), else a pointer
     to the buttons."""
-    draft = Draft.of(turn)
+    draft = _draft(turn)
     if draft is None:
-        turn.state = {"seq": turn.next_seq()}
+        turn.reset()
         return [Reply(turn.t("people.invite_cancelled"))]
     if draft.role != Role.inspector or inp.kind != "text":
         replies = [Reply(turn.t("people.use_buttons"))]
@@ -225,16 +194,15 @@ async def step_invite(turn: Turn, inp: Input) -> list[Reply]:
     # The names found come first among those not chosen yet.
     kept = {k: v for k, v in draft.names.items() if int(k) in draft.townships}
     draft.names = {**kept, **{str(t.id): t.name for t in found}, **draft.names}
-    draft.keep(turn)
     note = "" if found else turn.t("inspect.township_not_found", text=inp.text.strip())
     return _township_picker(turn, draft, edit=False, note=note)
 
 
 async def act_invite_township(turn: Turn, inp: Input) -> list[Reply]:
-    draft = Draft.of(turn)
+    draft = _draft(turn)
     if draft is None or draft.role != Role.inspector:
         return [Reply(notice=turn.t("general.stale_button"))]
-    township = await visible_township(turn.session, turn.person, _arg_int(inp))
+    township = await visible_township(turn.session, turn.person, int_argument(inp, -1))
     if township is None or township.id is None:
         return [Reply(notice=turn.t("access.township_denied"))]
     if township.id in draft.townships:
@@ -242,12 +210,11 @@ async def act_invite_township(turn: Turn, inp: Input) -> list[Reply]:
     else:
         draft.townships.append(township.id)
     draft.names.setdefault(str(township.id), township.name)
-    draft.keep(turn)
     return _township_picker(turn, draft, edit=True)
 
 
 async def act_invite_done(turn: Turn, inp: Input) -> list[Reply]:
-    draft = Draft.of(turn)
+    draft = _draft(turn)
     if draft is None or draft.role != Role.inspector:
         return [Reply(notice=turn.t("general.stale_button"))]
     townships = [
@@ -263,7 +230,6 @@ async def act_invite_done(turn: Turn, inp: Input) -> list[Reply]:
 
 
 async def _make_invite(turn: Turn, role: str, area_id: int | None, townships: list[Township]) -> list[Reply]:
-    await turn.writer.acquire()
     code, _invite = await create_invite(
         turn.session,
         role,
@@ -271,8 +237,8 @@ async def _make_invite(turn: Turn, role: str, area_id: int | None, townships: li
         township_ids=[t.id for t in townships if t.id is not None],
         created_by=turn.person.id,
     )
-    turn.state = {"seq": turn.next_seq()}
-    area = await turn.session.get(Area, area_id) if area_id is not None else None
+    turn.reset()
+    area = await area_by_id(turn.session, area_id) if area_id is not None else None
     if townships:
         scope = turn.t("people.list_separator").join(t.name for t in townships)
     else:
@@ -286,33 +252,19 @@ async def _make_invite(turn: Turn, role: str, area_id: int | None, townships: li
 
 
 async def act_invite_cancel(turn: Turn, inp: Input) -> list[Reply]:
-    if Draft.of(turn) is None:
+    if _draft(turn) is None:
         return [Reply(notice=turn.t("general.stale_button"))]
-    turn.state = {"seq": turn.next_seq()}
+    turn.reset()
     return [Reply(turn.t("people.invite_cancelled"), edit=True)]
 
 
-def _arg(inp: Input) -> str:
-    return inp.data.split(":", 2)[2] if inp.data.count(":") >= 2 else ""
-
-
-def _arg_int(inp: Input) -> int:
-    arg = _arg(inp)
-    return int(arg) if arg.isdigit() else -1
-
-
-def register(routes: Routes) -> None:
-    routes.commands["start"] = cmd_start
-    routes.open_commands.add("start")
-    routes.commands["help"] = _with_role_help(routes.commands["help"])
-    routes.commands["invite"] = cmd_invite
-    routes.steps["invite"] = step_invite
-    routes.actions.update(
-        {
-            "invrole": act_invite_role,
-            "invarea": act_invite_area,
-            "invtw": act_invite_township,
-            "invdone": act_invite_done,
-            "invno": act_invite_cancel,
-        }
-    )
+async def again(turn: Turn, inp: Input) -> list[Reply]:
+    """The invitation screen once more, where the administrator left it."""
+    draft = _draft(turn)
+    if draft is None:
+        return []
+    if draft.role == Role.inspector:
+        return _township_picker(turn, draft, edit=False)
+    if draft.role:
+        return await _area_picker(turn, draft, edit=False)
+    return _role_picker(turn, edit=False)

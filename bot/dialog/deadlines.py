@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import TYPE_CHECKING
 
+from bot.dialog.turn import Turn
 from bot.dialog.types import Input, Reply
 from storage.models import Role
 from storage.queries.people import set_muted
 from storage.queries.targets import set_year_target, year_target, year_targets
-
-if TYPE_CHECKING:
-    from bot.dialog.core import Routes, Turn
 
 _DEADLINE = re.compile(r"^\s*(\d{4})\s+(\d{4}-\d{1,2}-\d{1,2})(?:\s+(\d{1,3})%?)?(?:\s+(\d{1,3})%?)?\s*$")
 
@@ -29,7 +26,7 @@ def _line(turn: Turn, year: int, deadline: date, township: float, village: float
 
 async def cmd_deadlines(turn: Turn, inp: Input) -> list[Reply]:
     rows = {row.year: row for row in await year_targets(turn.session)}
-    this_year = turn.dialog.now_year()
+    this_year = turn.services.now_year()
     rows.setdefault(this_year, await year_target(turn.session, this_year))
     lines = [turn.t("deadlines.title")]
     lines += [
@@ -43,7 +40,7 @@ async def cmd_deadline(turn: Turn, inp: Input) -> list[Reply]:
         return [Reply(turn.t("deadlines.admins_only"))]
     found = _DEADLINE.match(inp.text)
     if not found:
-        return [Reply(turn.t("deadlines.usage", year=turn.dialog.now_year()))]
+        return [Reply(turn.t("deadlines.usage", year=turn.services.now_year()))]
     year, day, township, village = found.groups()
     try:
         deadline = date.fromisoformat("-".join(part.zfill(2) for part in day.split("-")))
@@ -51,26 +48,17 @@ async def cmd_deadline(turn: Turn, inp: Input) -> list[Reply]:
         return [Reply(turn.t("deadlines.bad_date", date=day))]
     shares = [int(v) / 100 if v is not None else None for v in (township, village)]
     if any(s is not None and s > 1 for s in shares) or not 2000 <= int(year) <= 2100:
-        return [Reply(turn.t("deadlines.usage", year=turn.dialog.now_year()))]
-    await turn.writer.acquire()
+        return [Reply(turn.t("deadlines.usage", year=turn.services.now_year()))]
     row = await set_year_target(turn.session, int(year), deadline, shares[0], shares[1])
     done = _line(turn, row.year, row.deadline, row.township_target, row.village_target)
     return [Reply(turn.t("deadlines.saved", line=done))]
 
 
 async def cmd_mute(turn: Turn, inp: Input) -> list[Reply]:
-    await turn.writer.acquire()
     await set_muted(turn.session, turn.person.id or 0, True)
     return [Reply(turn.t("reminders.muted"))]
 
 
 async def cmd_unmute(turn: Turn, inp: Input) -> list[Reply]:
-    await turn.writer.acquire()
     await set_muted(turn.session, turn.person.id or 0, False)
     return [Reply(turn.t("reminders.unmuted"))]
-
-
-def register(routes: Routes) -> None:
-    routes.commands.update(
-        {"deadlines": cmd_deadlines, "deadline": cmd_deadline, "mute": cmd_mute, "unmute": cmd_unmute}
-    )

@@ -1,40 +1,37 @@
-"""Commands that are not about one inspection: /start, /help, /cancel, and idle chatter."""
+"""What is not about one inspection: /help, /cancel, and messages outside any screen."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bot.dialog import access, reports
+from bot.dialog.state import IDLE
+from bot.dialog.turn import Turn
 from bot.dialog.types import Input, Reply
 
-if TYPE_CHECKING:
-    from bot.dialog.core import Routes, Turn
+# Screens an inspection is open on: leaving them keeps the draft.
+INSPECTION_STEPS = ("question", "review", "edit_section", "edit_question")
 
 
-async def start(turn: Turn, inp: Input) -> list[Reply]:
-    return [Reply(turn.t("general.welcome", name=turn.person.name) + "\n\n" + turn.t("general.help"))]
-
-
-async def help_(turn: Turn, inp: Input) -> list[Reply]:
-    replies = [Reply(turn.t("general.help"))]
-    if turn.state.get("step", "idle") != "idle":
-        replies += await turn.dialog.routes.steps["again"](turn, inp)
+async def cmd_help(turn: Turn, inp: Input) -> list[Reply]:
+    replies = [Reply(access.help_text(turn))]
+    if turn.state.step != IDLE:
+        replies += await turn.again()
     return replies
 
 
-async def cancel(turn: Turn, inp: Input) -> list[Reply]:
-    was = turn.state.get("step", "idle")
-    turn.state = {"seq": turn.next_seq()}
-    if was in ("question", "review", "edit_section", "edit_question"):
+async def cmd_cancel(turn: Turn, inp: Input) -> list[Reply]:
+    was = turn.state.step
+    turn.reset()
+    if was in INSPECTION_STEPS:
         return [Reply(turn.t("general.cancelled_draft"))]
     return [Reply(turn.t("general.cancelled"))]
 
 
 async def idle(turn: Turn, inp: Input) -> list[Reply]:
+    """A message outside any screen: "太平乡怎么样？" shows that township, anything else a hint."""
     if inp.kind == "unsupported":
         return [Reply(turn.t("general.idle_unsupported"))]
+    return await reports.status_by_message(turn, inp) or await idle_prompt(turn, inp)
+
+
+async def idle_prompt(turn: Turn, inp: Input) -> list[Reply]:
     return [Reply(turn.t("general.idle"))]
-
-
-def register(routes: Routes) -> None:
-    routes.commands.update({"start": start, "help": help_, "cancel": cancel})
-    routes.steps["idle"] = idle

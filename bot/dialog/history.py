@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.dialog.access import is_staff, split_year
 from bot.dialog.returns import return_button
+from bot.dialog.turn import Turn, argument
 from bot.dialog.types import Button, Input, Reply
 from bot.engine import Checklist, format_value
 from storage.models import Inspection, InspectionStatus, Township
 from storage.queries.history import Entry, history, inspections_of
 from storage.queries.people import names_of, search_visible_townships, visible_inspection, visible_township
-
-if TYPE_CHECKING:
-    from bot.dialog.core import Routes, Turn
 
 PAGE = 15
 MAX_VALUE = 40
@@ -34,7 +32,7 @@ async def cmd_history(turn: Turn, inp: Input) -> list[Reply]:
     if not found:
         return [Reply(turn.t("history.not_found", text=query))]
     if len(found) > 1:
-        buttons = [[turn.button(t.name, "hist", f"t{t.id}", stateless=True)] for t in found[:MAX_CHOICES]]
+        buttons = [[turn.button(t.name, "history", f"t{t.id}", stateless=True)] for t in found[:MAX_CHOICES]]
         return [Reply(turn.t("history.which", text=query), buttons)]
     return await show_township(turn, found[0], year)
 
@@ -53,8 +51,8 @@ async def show_township(
 
 
 def _when(turn: Turn, at: datetime) -> str:
-    local = at.astimezone(turn.dialog.tz)
-    return local.strftime("%m-%d %H:%M" if local.year == turn.dialog.now_year() else "%Y-%m-%d %H:%M")
+    local = at.astimezone(turn.services.tz)
+    return local.strftime("%m-%d %H:%M" if local.year == turn.services.now_year() else "%Y-%m-%d %H:%M")
 
 
 def _short(text: str, limit: int) -> str:
@@ -106,7 +104,7 @@ async def page(
 ) -> list[Reply]:
     assert inspection.id is not None
     entries, total = await history(turn.session, inspection.id, offset=offset, limit=PAGE)
-    checklist = await turn.dialog.checklist_of(turn.session, inspection.checklist_version_id)
+    checklist = await turn.services.checklist_of(turn.session, inspection.checklist_version_id)
     names = await names_of(turn.session, [e.by for e in entries] + [inspection.inspector_id])
     lines = [
         turn.t("history.title", township=township.name, year=inspection.year),
@@ -128,14 +126,20 @@ async def page(
     if offset > 0:
         paging.append(
             turn.button(
-                turn.t("history.newer"), "hist", f"i{inspection.id}.{max(0, offset - PAGE)}", stateless=True
+                turn.t("history.newer"),
+                "history",
+                f"i{inspection.id}.{max(0, offset - PAGE)}",
+                stateless=True,
             )
         )
     if offset + PAGE < total:
         more = total - offset - PAGE
         paging.append(
             turn.button(
-                turn.t("history.older", n=more), "hist", f"i{inspection.id}.{offset + PAGE}", stateless=True
+                turn.t("history.older", n=more),
+                "history",
+                f"i{inspection.id}.{offset + PAGE}",
+                stateless=True,
             )
         )
     if paging:
@@ -143,7 +147,7 @@ async def page(
     if inspections is None:
         inspections = await inspections_of(turn.session, township.id or 0)
     years = [
-        turn.button(turn.t("history.year", year=i.year), "hist", f"i{i.id}", stateless=True)
+        turn.button(turn.t("history.year", year=i.year), "history", f"i{i.id}", stateless=True)
         for i in inspections
         if i.id != inspection.id
     ][:4]
@@ -159,7 +163,7 @@ async def act_history(turn: Turn, inp: Input) -> list[Reply]:
     so access is checked again on every press."""
     if not is_staff(turn.person):
         return [Reply(notice=turn.t("history.staff_only"))]
-    arg = inp.data.split(":", 2)[2] if inp.data.count(":") >= 2 else ""
+    arg = argument(inp)
     if match := re.fullmatch(r"t(\d+)", arg):
         township = await visible_township(turn.session, turn.person, int(match.group(1)))
         if township is None:
@@ -171,9 +175,3 @@ async def act_history(turn: Turn, inp: Input) -> list[Reply]:
             return [Reply(notice=turn.t("access.township_denied"))]
         return await page(turn, *found, int(match.group(2) or 0), edit=True)
     return [Reply(notice=turn.t("general.stale_button"))]
-
-
-def register(routes: Routes) -> None:
-    routes.commands["history"] = cmd_history
-    routes.actions["hist"] = act_history
-    routes.stateless.add("hist")

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.dialog import render, returns
+from bot.dialog.current import Current, current, load
+from bot.dialog.turn import Conflict, Turn, argument, int_argument
 from bot.dialog.types import Input, Reply
 from bot.engine import (
-    Checklist,
     Err,
-    ParseContext,
     QType,
     Question,
     applicable,
@@ -28,28 +27,7 @@ from storage.models import Inspection, InspectionStatus, Role, Township
 from storage.queries import inspections as q_insp
 from storage.queries.people import visible_inspection, visible_township, visible_townships
 
-if TYPE_CHECKING:
-    from bot.dialog.core import Routes, Turn
-
 MAX_TOWNSHIP_BUTTONS = 24
-
-
-@dataclass
-class Current:
-    """The inspection and question the person is on."""
-
-    inspection: Inspection
-    township: Township
-    checklist: Checklist
-    answers: dict[str, q_insp.Stored]
-    previous: list[Any] | None = None  # [year, answers] of the last submitted inspection before
-
-    @property
-    def values(self) -> dict[str, Any]:
-        return q_insp.answered_values(self.answers)
-
-    def ctx(self, locale: str) -> ParseContext:
-        return ParseContext(inspection_year=self.inspection.year, locale=locale)
 
 
 # Picking the township and the year -----------------------------------------------------------
@@ -82,16 +60,15 @@ async def _pick_by_name(turn: Turn, townships: list[Township], text: str) -> lis
 
 
 def _township_prompt(turn: Turn, townships: list[Township], note: str | None = None) -> list[Reply]:
-    turn.state = {"seq": turn.seq, "step": "pick_township"}
-    turn.next_seq()
+    turn.go("pick_township")
     shown = townships[:MAX_TOWNSHIP_BUTTONS]
     text = turn.t("inspect.pick_township")
     if len(townships) > len(shown):
         text += "\n" + turn.t("inspect.more_townships", total=len(townships), shown=len(shown))
     if note:
         text = note + "\n" + text
-    buttons = [turn.button(t.name, "t", t.id) for t in shown]
-    return [Reply(text, render._pairs(buttons))]
+    buttons = [turn.button(t.name, "township", t.id) for t in shown]
+    return [Reply(text, render.pairs(buttons))]
 
 
 async def step_pick_township(turn: Turn, inp: Input) -> list[Reply]:
@@ -102,39 +79,38 @@ async def step_pick_township(turn: Turn, inp: Input) -> list[Reply]:
 
 
 async def act_township(turn: Turn, inp: Input) -> list[Reply]:
-    township = await _visible_township(turn, _arg_int(inp))
+    township = await _visible_township(turn, int_argument(inp))
     if township is None:
         return [Reply(notice=turn.t("access.township_denied"))]
     return _year_prompt(turn, township)
 
 
 def _year_prompt(turn: Turn, township: Township) -> list[Reply]:
-    turn.state = {"seq": turn.seq, "step": "pick_year", "township_id": township.id}
-    turn.next_seq()
-    year = turn.dialog.now_year()
+    turn.go("pick_year", township_id=township.id)
+    year = turn.services.now_year()
     buttons = [
-        turn.button(turn.t("inspect.this_year", year=year), "y", year),
-        turn.button(turn.t("inspect.a_year", year=year - 1), "y", year - 1),
+        turn.button(turn.t("inspect.this_year", year=year), "year", year),
+        turn.button(turn.t("inspect.a_year", year=year - 1), "year", year - 1),
     ]
     return [Reply(turn.t("inspect.pick_year", township=township.name), [buttons])]
 
 
 async def step_pick_year(turn: Turn, inp: Input) -> list[Reply]:
     match = re.fullmatch(r"\s*(\d{4})\s*年?\s*", inp.text) if inp.kind == "text" else None
-    this_year = turn.dialog.now_year()
+    this_year = turn.services.now_year()
     if match and 2000 <= int(match.group(1)) <= this_year:
-        return await _open(turn, int(turn.state["township_id"]), int(match.group(1)))
-    township = await _visible_township(turn, int(turn.state.get("township_id", 0)))
+        return await _open(turn, turn.state.township_id or 0, int(match.group(1)))
+    township = await _visible_township(turn, turn.state.township_id or 0)
     if township is None:
         return _township_prompt(turn, list(await visible_townships(turn.session, turn.person)))
     return [Reply(turn.t("inspect.bad_year", max=this_year)), *_year_prompt(turn, township)]
 
 
 async def act_year(turn: Turn, inp: Input) -> list[Reply]:
-    year = _arg_int(inp)
-    if turn.state.get("step") != "pick_year" or not 2000 <= year <= turn.dialog.now_year():
+    year = int_argument(inp)
+    if turn.state.step != "pick_year" or not 2000 <= year <= turn.services.now_year():
         return [Reply(notice=turn.t("general.stale_button"))]
-    return await _open(turn, int(turn.state.get("township_id", 0)), year)
+    return await _open(turn, turn.state.township_id or 0, year)
 
 
 async def _visible_township(turn: Turn, township_id: int) -> Township | None:
@@ -148,22 +124,23 @@ async def _open(turn: Turn, township_id: int, year: int) -> list[Reply]:
     session = turn.session
     inspection = await q_insp.find_inspection(session, township_id, year)
     if inspection is None:
-        await turn.writer.acquire()  # a new inspection is written now, to have its id
-        version_id = await turn.dialog.current_version_id(session)
+        version_id = await turn.services.checklists.current_id(session)
         assert turn.person.id is not None
         inspection = await q_insp.start_inspection(session, township_id, year, version_id, turn.person.id)
-        await turn.flush()
-        cur = await _load(turn, inspection, township)
-        return await _next(turn, cur, prefix=turn.t("inspect.started", township=township.name, year=year))
-    cur = await _load(turn, inspection, township)
+        prefix = turn.t("inspect.started", township=township.name, year=year)
+        return await _next(turn, await _opened(turn, inspection), prefix=prefix)
+    cur = await _opened(turn, inspection)
     if inspection.status == InspectionStatus.submitted:
         if not _may_reopen(turn, inspection):
-            turn.state = {"seq": turn.next_seq()}
+            turn.reset()
             return [Reply(turn.t("inspect.submitted_locked", township=township.name, year=year))]
-        turn.state = {"seq": turn.seq, "step": "confirm_reopen", "inspection_id": inspection.id}
+        turn.state = turn.state.on_inspection("confirm_reopen")
         turn.next_seq()
         buttons = [
-            [turn.button(turn.t("inspect.reopen"), "ro"), turn.button(turn.t("inspect.keep_closed"), "rc")]
+            [
+                turn.button(turn.t("inspect.reopen"), "reopen"),
+                turn.button(turn.t("inspect.keep_closed"), "keep_closed"),
+            ]
         ]
         return [Reply(turn.t("inspect.confirm_reopen", township=township.name, year=year), buttons)]
     shown = render.expected_questions(cur.checklist, cur.values)
@@ -174,59 +151,37 @@ async def _open(turn: Turn, township_id: int, year: int) -> list[Reply]:
     return await _next(turn, cur, prefix=note)
 
 
+async def _opened(turn: Turn, inspection: Inspection) -> Current:
+    """The inspection, now the one the person is on (with the township's last submitted one
+    before it, whose answers are offered as they were)."""
+    assert inspection.id is not None
+    cur = await load(turn, inspection.id)
+    assert cur is not None  # the township was just found visible
+    previous = await q_insp.previous_submitted(turn.session, cur.township.id or 0, inspection.year)
+    turn.state = turn.state.go("opened", inspection_id=inspection.id, previous_id=previous)
+    return cur
+
+
 def _may_reopen(turn: Turn, inspection: Inspection) -> bool:
     return inspection.inspector_id == turn.person.id or turn.person.role in (Role.supervisor, Role.admin)
 
 
 async def act_reopen(turn: Turn, inp: Input) -> list[Reply]:
-    cur = await _current(turn) if turn.state.get("step") == "confirm_reopen" else None
+    cur = await current(turn) if turn.state.step == "confirm_reopen" else None
     if cur is None or not _may_reopen(turn, cur.inspection):
         return [Reply(notice=turn.t("access.township_denied"))]
-    await turn.writer.acquire()
     if not await q_insp.reopen(turn.session, cur.inspection, turn.person.id):
         return [Reply(turn.t("inspect.changed_meanwhile"), edit=True)]
     return [Reply(turn.t("inspect.reopened"), edit=True), *await _review(turn, cur)]
 
 
 async def act_keep_closed(turn: Turn, inp: Input) -> list[Reply]:
-    turn.state = {"seq": turn.next_seq()}
+    turn.reset()
     return [Reply(turn.t("inspect.left_closed"), edit=True)]
 
 
-# Loading the inspection the person is on -------------------------------------------------------
-
-
-async def _load(turn: Turn, inspection: Inspection, township: Township) -> Current:
-    assert inspection.id is not None
-    checklist = await turn.dialog.checklist_of(turn.session, inspection.checklist_version_id)
-    answers = await q_insp.answers_of(turn.session, inspection.id)
-    if turn.state.get("inspection_id") == inspection.id and "prev" in turn.state:
-        previous = turn.state["prev"]  # read once when the inspection was opened
-    else:
-        found = await q_insp.previous_answers(turn.session, township.id or 0, inspection.year)
-        previous = list(found) if found else None
-    turn.inspection = Current(inspection, township, checklist, answers, previous)
-    return turn.inspection
-
-
-async def _current(turn: Turn) -> Current | None:
-    """The inspection in the state, if the person may still work on it. A turn run from memory
-    has it as the last turn left it (checked when the turn is committed)."""
-    inspection_id = int(turn.state.get("inspection_id", 0))
-    if turn.from_memory and turn.inspection is not None and turn.inspection.inspection.id == inspection_id:
-        cur: Current = turn.inspection
-        return cur
-    found = await visible_inspection(turn.session, turn.person, inspection_id)
-    return await _load(turn, *found) if found else None
-
-
-def _on(cur: Current, step: str, **extra: Any) -> dict[str, Any]:
-    """The state for a step within an inspection."""
-    return {"step": step, "inspection_id": cur.inspection.id, "prev": cur.previous, **extra}
-
-
 async def _lost(turn: Turn) -> list[Reply]:
-    turn.state = {"seq": turn.next_seq()}
+    turn.reset()
     return [Reply(turn.t("inspect.lost"))]
 
 
@@ -255,10 +210,12 @@ async def _next(turn: Turn, cur: Current, after: str | None = None, prefix: str 
     return await _ask(turn, cur, cur.checklist.question(key), prefix)
 
 
-async def _previous_value(turn: Turn, cur: Current, question: Question) -> tuple[int, Any] | None:
-    if question.type == QType.photo or cur.previous is None or question.key not in cur.previous[1]:
+async def _previous_value(turn: Turn, question: Question) -> tuple[int, Any] | None:
+    """(year, answer) of the township's last submitted inspection, to be kept in one tap."""
+    previous = turn.state.previous_id
+    if question.type == QType.photo or previous is None:
         return None
-    return cur.previous[0], cur.previous[1][question.key]
+    return await q_insp.previous_answer(turn.session, previous, question.key)
 
 
 def _photos(cur: Current, question: Question) -> int:
@@ -269,12 +226,13 @@ def _photos(cur: Current, question: Question) -> int:
 
 
 async def _ask(turn: Turn, cur: Current, question: Question, prefix: str | None = None) -> list[Reply]:
-    turn.state = {"seq": turn.seq, **_on(cur, "question", q=question.key)}
-    turn.next_seq()
+    pending = None
     if question.type == QType.multi:
         answer = cur.answers.get(question.key)
-        turn.state["pending"] = list(answer.value) if answer and not answer.skipped and answer.value else []
-    return [_question_reply(turn, cur, question, await _previous_value(turn, cur, question), prefix)]
+        pending = list(answer.value) if answer and not answer.skipped and answer.value else []
+    turn.state = turn.state.on_inspection("question", question=question.key, pending=pending)
+    turn.next_seq()
+    return [_question_reply(turn, cur, question, await _previous_value(turn, question), prefix)]
 
 
 def _question_reply(
@@ -290,43 +248,49 @@ def _question_reply(
     buttons = render.question_buttons(
         turn,
         question,
-        pending=turn.state.get("pending"),
+        pending=turn.state.pending,
         can_keep=previous is not None,
         photos=_photos(cur, question),
     )
     return Reply(text, buttons, edit=edit)
 
 
-async def again(turn: Turn, inp: Input) -> list[Reply]:
-    """Say the current prompt again."""
-    step = turn.state.get("step", "idle")
-    if step == "pick_township":
-        return _township_prompt(turn, list(await visible_townships(turn.session, turn.person)))
-    if step == "pick_year":
-        township = await _visible_township(turn, int(turn.state.get("township_id", 0)))
-        if township is not None:
-            return _year_prompt(turn, township)
-    if step in ("question", "review", "edit_section", "confirm_reopen"):
-        cur = await _current(turn)
-        if cur is None:
-            return await _lost(turn)
-        if step == "question":
-            return await _ask(turn, cur, cur.checklist.question(turn.state["q"]))
-        if step == "confirm_reopen":
-            return await _open(turn, cur.township.id or 0, cur.inspection.year)
-        return await _review(turn, cur)
-    if step != "idle":  # another module's screen (an invite, a return): its buttons still stand
-        return []
-    return await turn.dialog.routes.steps["idle"](turn, inp)
+async def again_pick_township(turn: Turn, inp: Input) -> list[Reply]:
+    return _township_prompt(turn, list(await visible_townships(turn.session, turn.person)))
+
+
+async def again_pick_year(turn: Turn, inp: Input) -> list[Reply]:
+    township = await _visible_township(turn, turn.state.township_id or 0)
+    if township is None:
+        return await again_pick_township(turn, inp)
+    return _year_prompt(turn, township)
+
+
+async def again_on_inspection(turn: Turn, inp: Input) -> list[Reply]:
+    """The question, the review or the reopen prompt once more."""
+    cur = await current(turn)
+    if cur is None:
+        return await _lost(turn)
+    if (
+        turn.state.step == "question"
+        and turn.state.question
+        and cur.checklist.has_question(turn.state.question)
+    ):
+        return await _ask(turn, cur, cur.checklist.question(turn.state.question))
+    if turn.state.step == "confirm_reopen":
+        return await _open(turn, cur.township.id or 0, cur.inspection.year)
+    return await _review(turn, cur)
 
 
 async def _on_question(turn: Turn) -> tuple[Current, Question] | None:
-    cur = await _current(turn)
-    if cur is None or turn.state.get("step") != "question":
+    if turn.state.step != "question" or not turn.state.question:
         return None
-    if cur.inspection.status == InspectionStatus.submitted:
+    cur = await current(turn)
+    if cur is None or cur.inspection.status == InspectionStatus.submitted:
         return None
-    return cur, cur.checklist.question(turn.state["q"])
+    if not cur.checklist.has_question(turn.state.question):
+        return None
+    return cur, cur.checklist.question(turn.state.question)
 
 
 async def step_question(turn: Turn, inp: Input) -> list[Reply]:
@@ -354,13 +318,14 @@ async def _store(turn: Turn, cur: Current, question: Question, value: Any, *, pr
     problem = validate_answer(cur.checklist, question, value, values, cur.ctx(turn.locale))
     if problem:
         return [Reply(problem), *await _ask(turn, cur, question)]
-    assert turn.person.id is not None
     await _save(turn, cur, question, value)
     shown = format_value(question, value, turn.locale)
     return await _advance(turn, cur, question, turn.t("question.recorded", value=shown), pressed)
 
 
 async def _save(turn: Turn, cur: Current, question: Question, value: Any, *, skipped: bool = False) -> None:
+    """Store the answer with its history row, if the inspection is still as this turn read it
+    (else someone else changed it meanwhile, and the turn starts again)."""
     assert cur.inspection.id is not None
     write = q_insp.answer_write(
         cur.inspection.id,
@@ -372,9 +337,10 @@ async def _save(turn: Turn, cur: Current, question: Question, value: Any, *, ski
     )
     if write is None:  # unchanged
         return
-    write = await turn.save_answer(write, seen=cur.inspection.updated_at)
+    if not await q_insp.write_answer(turn.session, write, seen=cur.inspection.version):
+        raise Conflict(f"inspection {cur.inspection.id} changed meanwhile")
+    cur.inspection.version += 1
     cur.answers[question.key] = q_insp.stored(write)
-    cur.inspection.updated_at = write.at  # as stored, so the next turn's check finds it unchanged
 
 
 async def _advance(turn: Turn, cur: Current, question: Question, note: str, pressed: bool) -> list[Reply]:
@@ -389,12 +355,11 @@ async def _add_photo(turn: Turn, cur: Current, question: Question, inp: Input) -
     answer = cur.answers.get(question.key)
     photos = list(answer.value) if answer is not None and not answer.skipped and answer.value else []
     if all(p.get("unique_id") != inp.photo.unique_id for p in photos):
-        folder = turn.dialog.data_dir / "photos" / str(cur.inspection.id)
+        folder = turn.services.data_dir / "photos" / str(cur.inspection.id)
         path = folder / f"{re.sub(r'[^A-Za-z0-9_-]', '_', inp.photo.unique_id)}.jpg"
-        data = await inp.photo.fetch()
+        data = await inp.photo.fetch()  # only now: the person may answer, and this question wants it
         await asyncio.to_thread(_write, path, data)
         photos.append({"file_id": inp.photo.file_id, "unique_id": inp.photo.unique_id, "path": str(path)})
-        assert turn.person.id is not None
         await _save(turn, cur, question, photos)
     return await _ask(turn, cur, question, prefix=turn.t("inspect.photo_received", n=len(photos)))
 
@@ -407,23 +372,14 @@ def _write(path: Any, data: bytes) -> None:
 # Buttons on a question --------------------------------------------------------------------------
 
 
-def _arg(inp: Input) -> str:
-    return inp.data.split(":", 2)[2] if inp.data.count(":") >= 2 else ""
-
-
-def _arg_int(inp: Input) -> int:
-    arg = _arg(inp)
-    return int(arg) if arg.lstrip("-").isdigit() else 0
-
-
 async def act_answer(turn: Turn, inp: Input) -> list[Reply]:
     found = await _on_question(turn)
     if found is None:
         return await _lost(turn)
     cur, question = found
-    arg = _arg(inp)
-    if question.type == QType.yesno and arg in ("1", "0"):
-        return await _store(turn, cur, question, arg == "1", pressed=True)
+    arg = argument(inp)
+    if question.type == QType.yesno and arg in ("yes", "no"):
+        return await _store(turn, cur, question, arg == "yes", pressed=True)
     if question.type == QType.single and question.choice(arg) is not None:
         return await _store(turn, cur, question, arg, pressed=True)
     return [Reply(notice=turn.t("general.stale_button"))]
@@ -431,12 +387,12 @@ async def act_answer(turn: Turn, inp: Input) -> list[Reply]:
 
 async def act_toggle(turn: Turn, inp: Input) -> list[Reply]:
     found = await _on_question(turn)
-    if found is None or found[1].type != QType.multi or found[1].choice(_arg(inp)) is None:
+    if found is None or found[1].type != QType.multi or found[1].choice(argument(inp)) is None:
         return [Reply(notice=turn.t("general.stale_button"))]
     cur, question = found
-    chosen = set(turn.state.get("pending") or []) ^ {_arg(inp)}
-    turn.state["pending"] = [k for k in question.choice_keys() if k in chosen]
-    previous = await _previous_value(turn, cur, question)
+    chosen = set(turn.state.pending or []) ^ {argument(inp)}
+    turn.state.pending = [k for k in question.choice_keys() if k in chosen]
+    previous = await _previous_value(turn, question)
     return [_question_reply(turn, cur, question, previous, edit=True)]
 
 
@@ -445,7 +401,7 @@ async def act_multi_done(turn: Turn, inp: Input) -> list[Reply]:
     if found is None or found[1].type != QType.multi:
         return [Reply(notice=turn.t("general.stale_button"))]
     cur, question = found
-    return await _store(turn, cur, question, list(turn.state.get("pending") or []), pressed=True)
+    return await _store(turn, cur, question, list(turn.state.pending or []), pressed=True)
 
 
 async def act_skip(turn: Turn, inp: Input) -> list[Reply]:
@@ -455,7 +411,6 @@ async def act_skip(turn: Turn, inp: Input) -> list[Reply]:
     cur, question = found
     if question.required:
         return [Reply(notice=turn.t("question.required"))]
-    assert turn.person.id is not None
     await _save(turn, cur, question, None, skipped=True)
     return await _advance(turn, cur, question, turn.t("question.skipped_note"), pressed=True)
 
@@ -477,7 +432,7 @@ async def act_keep(turn: Turn, inp: Input) -> list[Reply]:
     if found is None:
         return await _lost(turn)
     cur, question = found
-    previous = await _previous_value(turn, cur, question)
+    previous = await _previous_value(turn, question)
     if previous is None:
         return [Reply(notice=turn.t("general.stale_button"))]
     return await _store(turn, cur, question, previous[1], pressed=True)
@@ -498,7 +453,7 @@ async def act_photos_done(turn: Turn, inp: Input) -> list[Reply]:
 
 
 async def _review(turn: Turn, cur: Current, prefix: str | None = None) -> list[Reply]:
-    turn.state = {"seq": turn.seq, **_on(cur, "review")}
+    turn.state = turn.state.on_inspection("review")
     turn.next_seq()
     derived = derive(cur.checklist, cur.values, cur.inspection.year)
     title = turn.t("review.title", township=cur.township.name, year=cur.inspection.year)
@@ -507,7 +462,7 @@ async def _review(turn: Turn, cur: Current, prefix: str | None = None) -> list[R
         text = prefix + "\n\n" + text
     buttons = [
         [
-            turn.button(turn.t("review.submit"), "sub"),
+            turn.button(turn.t("review.submit"), "submit"),
             turn.button(turn.t("review.edit"), "edit"),
             turn.button(turn.t("review.later"), "later"),
         ]
@@ -516,9 +471,9 @@ async def _review(turn: Turn, cur: Current, prefix: str | None = None) -> list[R
 
 
 async def _reviewing(turn: Turn) -> Current | None:
-    if turn.state.get("step") not in ("review", "edit_section"):
+    if turn.state.step not in ("review", "edit_section"):
         return None
-    return await _current(turn)
+    return await current(turn)
 
 
 async def act_submit(turn: Turn, inp: Input) -> list[Reply]:
@@ -528,9 +483,8 @@ async def act_submit(turn: Turn, inp: Input) -> list[Reply]:
     if _next_key(cur, None) is not None:  # a changed answer opened a new question
         return await _next(turn, cur, prefix=turn.t("review.missing"))
     assert turn.person.id is not None
-    await turn.writer.acquire()
     was = cur.inspection.status
-    turn.state = {"seq": turn.next_seq()}
+    turn.reset()
     if not await q_insp.submit(turn.session, cur.inspection, turn.person.id):
         return [Reply(turn.t("inspect.changed_meanwhile"), edit=True)]
     done = turn.t("review.submitted", township=cur.township.name, year=cur.inspection.year)
@@ -541,32 +495,32 @@ async def act_edit(turn: Turn, inp: Input) -> list[Reply]:
     cur = await _reviewing(turn)
     if cur is None:
         return await _lost(turn)
-    turn.state["step"] = "edit_section"
+    turn.state = turn.state.on_inspection("edit_section")
     turn.next_seq()
     values = cur.values
     buttons = [
-        turn.button(s.text(turn.locale), "es", i)
+        turn.button(s.text(turn.locale), "section", i)
         for i, s in enumerate(cur.checklist.sections)
         if any(applicable(q, values) for q in s.questions)
     ]
-    rows = [*render._pairs(buttons), [turn.button(turn.t("review.back_to_review"), "rv")]]
+    rows = [*render.pairs(buttons), [turn.button(turn.t("review.back_to_review"), "review")]]
     return [Reply(turn.t("review.pick_section"), rows, edit=True)]
 
 
 async def act_edit_section(turn: Turn, inp: Input) -> list[Reply]:
     cur = await _reviewing(turn)
-    index = _arg_int(inp)
+    index = int_argument(inp, -1)
     if cur is None or not 0 <= index < len(cur.checklist.sections):
         return [Reply(notice=turn.t("general.stale_button"))]
     section = cur.checklist.sections[index]
     turn.next_seq()
     values = cur.values
     rows = [
-        [turn.button(_short(q.text(turn.locale)), "eq", q.key)]
+        [turn.button(_short(q.text(turn.locale)), "question", cur.checklist.index(q.key))]
         for q in section.questions
         if applicable(q, values)
     ]
-    rows.append([turn.button(turn.t("review.back_to_review"), "rv")])
+    rows.append([turn.button(turn.t("review.back_to_review"), "review")])
     return [Reply(turn.t("review.pick_question", section=section.text(turn.locale)), rows, edit=True)]
 
 
@@ -576,10 +530,11 @@ def _short(text: str, limit: int = 30) -> str:
 
 async def act_edit_question(turn: Turn, inp: Input) -> list[Reply]:
     cur = await _reviewing(turn)
-    key = _arg(inp)
-    if cur is None or not cur.checklist.has_question(key):
+    index = int_argument(inp, -1)
+    questions = cur.checklist.questions() if cur is not None else []
+    if cur is None or not 0 <= index < len(questions):
         return [Reply(notice=turn.t("general.stale_button"))]
-    return await _ask(turn, cur, cur.checklist.question(key))
+    return await _ask(turn, cur, questions[index])
 
 
 async def act_review(turn: Turn, inp: Input) -> list[Reply]:
@@ -590,46 +545,21 @@ async def act_review(turn: Turn, inp: Input) -> list[Reply]:
 
 
 async def act_later(turn: Turn, inp: Input) -> list[Reply]:
-    turn.state = {"seq": turn.next_seq()}
+    turn.reset()
     return [Reply(turn.t("review.later_note"), edit=True)]
 
 
 async def step_buttons_only(turn: Turn, inp: Input) -> list[Reply]:
     """Review and edit screens take buttons; typed text gets a pointer and the screen again."""
-    return [Reply(turn.t("review.use_buttons")), *await again(turn, inp)]
+    return [Reply(turn.t("review.use_buttons")), *await turn.again()]
 
 
-def register(routes: Routes) -> None:
-    routes.commands["inspect"] = cmd_inspect
-    routes.steps.update(
-        {
-            "pick_township": step_pick_township,
-            "pick_year": step_pick_year,
-            "question": step_question,
-            "review": step_buttons_only,
-            "edit_section": step_buttons_only,
-            "confirm_reopen": step_buttons_only,
-            "again": again,
-        }
-    )
-    routes.actions.update(
-        {
-            "t": act_township,
-            "y": act_year,
-            "a": act_answer,
-            "m": act_toggle,
-            "md": act_multi_done,
-            "s": act_skip,
-            "b": act_back,
-            "k": act_keep,
-            "pd": act_photos_done,
-            "sub": act_submit,
-            "edit": act_edit,
-            "es": act_edit_section,
-            "eq": act_edit_question,
-            "rv": act_review,
-            "later": act_later,
-            "ro": act_reopen,
-            "rc": act_keep_closed,
-        }
-    )
+async def act_fix(turn: Turn, inp: Input) -> list[Reply]:
+    """The inspector's button on a return notice: open the inspection at the questions to fix."""
+    found = await visible_inspection(turn.session, turn.person, int_argument(inp))
+    if found is None:
+        return [Reply(notice=turn.t("access.township_denied"))]
+    inspection, township = found
+    if inspection.status != InspectionStatus.returned:
+        return [Reply(turn.t("returns.not_returned_now", township=township.name, year=inspection.year))]
+    return await _open(turn, township.id or 0, inspection.year)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.dialog.turn import Turn
 from bot.dialog.types import Button
 from bot.engine import Checklist, Derived, QType, Question, applicable, format_value
-
-if TYPE_CHECKING:
-    from bot.dialog.core import Turn
-    from storage.queries.inspections import Stored
+from storage.queries.inspections import Stored
 
 SEVERITY_MARK = {"high": "🔴", "medium": "🟠", "low": "🟡", "good": "✅"}
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "good": 3}
@@ -81,30 +79,33 @@ def question_buttons(
     rows: list[list[Button]] = []
     if question.type == QType.yesno:
         rows.append(
-            [turn.button(turn.t("question.yes"), "a", "1"), turn.button(turn.t("question.no"), "a", "0")]
+            [
+                turn.button(turn.t("question.yes"), "answer", "yes"),
+                turn.button(turn.t("question.no"), "answer", "no"),
+            ]
         )
     elif question.type == QType.single:
-        rows += _pairs([turn.button(c.text(loc), "a", c.key) for c in question.choices])
+        rows += pairs([turn.button(c.text(loc), "answer", c.key) for c in question.choices])
     elif question.type == QType.multi:
         chosen = set(pending or [])
         marks = [
-            turn.button(("☑ " if c.key in chosen else "☐ ") + c.text(loc), "m", c.key)
+            turn.button(("☑ " if c.key in chosen else "☐ ") + c.text(loc), "toggle", c.key)
             for c in question.choices
         ]
-        rows += _pairs(marks)
-        rows.append([turn.button(turn.t("question.multi_done"), "md")])
+        rows += pairs(marks)
+        rows.append([turn.button(turn.t("question.multi_done"), "done")])
     elif question.type == QType.photo and photos:
-        rows.append([turn.button(turn.t("question.photos_done", n=photos), "pd")])
+        rows.append([turn.button(turn.t("question.photos_done", n=photos), "photos_done")])
     if can_keep:
-        rows.append([turn.button(turn.t("question.keep"), "k")])
-    nav = [turn.button(turn.t("question.back"), "b")]
+        rows.append([turn.button(turn.t("question.keep"), "keep")])
+    nav = [turn.button(turn.t("question.back"), "back")]
     if not question.required:
-        nav.append(turn.button(turn.t("question.skip"), "s"))
+        nav.append(turn.button(turn.t("question.skip"), "skip"))
     rows.append(nav)
     return rows
 
 
-def _pairs(buttons: list[Button]) -> list[list[Button]]:
+def pairs(buttons: list[Button]) -> list[list[Button]]:
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 

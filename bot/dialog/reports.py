@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.dialog import render
+from bot.dialog.state import IDLE
+from bot.dialog.turn import Turn, argument
 from bot.dialog.types import Button, Input, Reply
 from bot.engine import Checklist, Derived, derive, effective_answers, format_value
 from bot.reports.summary import (
@@ -32,14 +34,10 @@ from storage.queries.summary import (
     TownshipRow,
     find_townships,
     inspections_of_township,
-    many_objects,
     scope_of,
     scope_townships,
     township_row,
 )
-
-if TYPE_CHECKING:
-    from bot.dialog.core import Routes, Turn
 
 FOLD = 8  # names shown per group before "… and N more"
 MAX_BUTTONS = 24  # township buttons offered at once
@@ -53,9 +51,8 @@ def _is_overseer(turn: Turn) -> bool:
 
 async def _resume(turn: Turn, replies: list[Reply]) -> list[Reply]:
     """An inspector in the middle of a checklist sees the current question again."""
-    again = turn.dialog.routes.steps.get("again")
-    if again is not None and turn.state.get("step", "idle") not in ("idle", ""):
-        replies += await again(turn, Input("text"))
+    if turn.state.step != IDLE:
+        replies += await turn.again()
     return replies
 
 
@@ -63,15 +60,11 @@ def _year(turn: Turn, text: str) -> int | None:
     """The year asked for (``2023``, ``2023年``), this year when none; None if unreadable."""
     text = text.strip()
     if not text:
-        return turn.dialog.now_year()
+        return turn.services.now_year()
     match = re.fullmatch(r"(\d{4})\s*年?(度)?", text)
-    if match and 2000 <= int(match.group(1)) <= turn.dialog.now_year() + 1:
+    if match and 2000 <= int(match.group(1)) <= turn.services.now_year() + 1:
         return int(match.group(1))
     return None
-
-
-def _arg(inp: Input) -> str:
-    return inp.data.split(":", 2)[2] if inp.data.count(":") >= 2 else ""
 
 
 # /status ------------------------------------------------------------------------------------
@@ -126,17 +119,17 @@ def _township_buttons(turn: Turn, townships: list[TownshipRow]) -> list[list[But
     buttons = [
         turn.button(
             tw.name if names.count(tw.name) == 1 else f"{tw.name}（{tw.area_name}）",
-            "rs",
+            "status",
             tw.id,
             stateless=True,
         )
         for tw in townships
     ]
-    return render._pairs(buttons)
+    return render.pairs(buttons)
 
 
 async def act_status(turn: Turn, inp: Input) -> list[Reply]:
-    arg = _arg(inp)
+    arg = argument(inp)
     township = await township_row(turn.session, int(arg)) if arg.isdigit() else None
     scope = await scope_of(turn.session, turn.person)
     if township is None or not _in_scope(scope, township):
@@ -172,7 +165,7 @@ async def _card(turn: Turn, township: TownshipRow) -> list[Reply]:
 
 
 async def _derived(turn: Turn, row: InspectionRow) -> tuple[Checklist, dict[str, Any], Derived]:
-    checklist = await turn.dialog.checklist_of(turn.session, row.checklist_version_id)
+    checklist = await turn.services.checklist_of(turn.session, row.checklist_version_id)
     # Only answers to questions that apply count (an answer left over from before an earlier
     # answer changed is not shown), as in the summary.
     values = effective_answers(checklist, answered_values(await answers_of(turn.session, row.id)), row.year)
@@ -181,7 +174,7 @@ async def _derived(turn: Turn, row: InspectionRow) -> tuple[Checklist, dict[str,
 
 def _date(turn: Turn, row: InspectionRow) -> str:
     stamp = row.submitted_at if row.status != InspectionStatus.draft and row.submitted_at else row.updated_at
-    return stamp.astimezone(turn.dialog.tz).strftime("%Y-%m-%d")
+    return stamp.astimezone(turn.services.tz).strftime("%Y-%m-%d")
 
 
 def _year_line(turn: Turn, row: InspectionRow, derived: Derived) -> str:
@@ -295,7 +288,7 @@ async def _overseer_year(turn: Turn, inp: Input) -> tuple[int | None, list[Reply
         return None, await _resume(turn, [Reply(turn.t("summary.denied"))])
     year = _year(turn, inp.text)
     if year is None:
-        return None, [Reply(turn.t("summary.bad_year", text=inp.text.strip(), year=turn.dialog.now_year()))]
+        return None, [Reply(turn.t("summary.bad_year", text=inp.text.strip(), year=turn.services.now_year()))]
     return year, []
 
 
@@ -305,11 +298,10 @@ async def _summary(turn: Turn, year: int, *, with_team: bool = False, with_areas
         turn.session,
         scope,
         year,
-        tz=turn.dialog.tz,
-        checklists=turn.dialog.checklist_of,
+        tz=turn.services.tz,
+        checklists=turn.services.checklist_of,
         with_team=with_team,
         with_areas=with_areas,
-        before_write=turn.writer.acquire,  # the facts it computes are kept for the next summary
     )
 
 
@@ -317,13 +309,7 @@ async def cmd_summary(turn: Turn, inp: Input) -> list[Reply]:
     year, refusal = await _overseer_year(turn, inp)
     if year is None:
         return refusal
-    # Tens of thousands of small objects, all gone before the collector runs again: with it
-    # running, it would walk them all once more (a fifth of a national summary) for nothing.
-    with many_objects():
-        summary = await _summary(turn, year)
-        reply = summary_reply(turn, summary)
-        del summary
-    return [reply]
+    return [summary_reply(turn, await _summary(turn, year))]
 
 
 def _deadline_line(turn: Turn, s: Summary) -> str:
@@ -340,7 +326,7 @@ def _deadline_line(turn: Turn, s: Summary) -> str:
 
 async def act_summary(turn: Turn, inp: Input) -> list[Reply]:
     """The button on a reminder: the year's full summary (same checks as /summary)."""
-    return await cmd_summary(turn, Input("command", text=_arg(inp), command="summary"))
+    return await cmd_summary(turn, Input("command", text=argument(inp), command="summary"))
 
 
 def summary_reply(turn: Turn, s: Summary) -> Reply:
@@ -400,7 +386,7 @@ def summary_reply(turn: Turn, s: Summary) -> Reply:
                 buttons.append(_more_button(turn, s.year, key, len(group)))
         else:
             lines.append(turn.t("summary.group_none", label=label))
-    return Reply("\n".join(lines), render._pairs(buttons))
+    return Reply("\n".join(lines), render.pairs(buttons))
 
 
 def _shown(turn: Turn, group: list[TownshipYear]) -> str:
@@ -413,7 +399,7 @@ def _shown(turn: Turn, group: list[TownshipYear]) -> str:
 
 def _more_button(turn: Turn, year: int, key: str, n: int) -> Button:
     label = _label(turn, key)
-    return turn.button(turn.t("summary.more", label=label, n=n), "rg", f"{year}.{key}", stateless=True)
+    return turn.button(turn.t("summary.more", label=label, n=n), "group", f"{year}.{key}", stateless=True)
 
 
 def _label(turn: Turn, key: str) -> str:
@@ -426,7 +412,7 @@ async def act_group(turn: Turn, inp: Input) -> list[Reply]:
     """The whole list of one group of the summary."""
     if not _is_overseer(turn):
         return [Reply(notice=turn.t("summary.denied"))]
-    year_text, _, key = _arg(inp).partition(".")
+    year_text, _, key = argument(inp).partition(".")
     if not year_text.isdigit() or not key:
         return [Reply(notice=turn.t("general.stale_button"))]
     s = await _summary(turn, int(year_text))
@@ -456,7 +442,7 @@ def _chunks(head: str, names: list[str], sep: str) -> list[str]:
 
 
 def _out_dir(turn: Turn) -> Path:
-    folder = turn.dialog.data_dir / "reports" / str(turn.person.id or 0)
+    folder = turn.services.data_dir / "reports" / str(turn.person.id or 0)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -485,7 +471,7 @@ async def cmd_report(turn: Turn, inp: Input) -> list[Reply]:
     options = ReportOptions(
         issuer=settings.report_issuer,
         addressee=settings.report_addressee,
-        tz=turn.dialog.tz,
+        tz=turn.services.tz,
         locale=turn.locale,
     )
     path = _fresh(_out_dir(turn), turn.t("report.file_name", year=year))
@@ -501,7 +487,12 @@ async def cmd_export(turn: Turn, inp: Input) -> list[Reply]:
 
     scope = await scope_of(turn.session, turn.person)
     data = await load_export(
-        turn.session, scope, year, checklists=turn.dialog.checklist_of, tz=turn.dialog.tz, locale=turn.locale
+        turn.session,
+        scope,
+        year,
+        checklists=turn.services.checklist_of,
+        tz=turn.services.tz,
+        locale=turn.locale,
     )
     path = _fresh(_out_dir(turn), turn.t("export.file_name", year=year))
     await asyncio.to_thread(write_export, data, path)
@@ -518,23 +509,3 @@ async def cmd_chart(turn: Turn, inp: Input) -> list[Reply]:
     path = _fresh(_out_dir(turn), turn.t("chart.file_name", year=year))
     await asyncio.to_thread(write_chart, summary, path, turn.locale)
     return [Reply(turn.t("chart.caption", year=year, n=summary.total), file=path, photo=True)]
-
-
-def register(routes: Routes) -> None:
-    routes.commands.update(
-        {
-            "status": cmd_status,
-            "summary": cmd_summary,
-            "report": cmd_report,
-            "export": cmd_export,
-            "chart": cmd_chart,
-        }
-    )
-    routes.actions.update({"rs": act_status, "rg": act_group, "summary": act_summary})
-    idle = routes.steps["idle"]
-
-    async def idle_or_status(turn: Turn, inp: Input) -> list[Reply]:
-        return await status_by_message(turn, inp) or await idle(turn, inp)
-
-    routes.steps["idle"] = idle_or_status
-    routes.stateless.update({"rs", "rg", "summary"})

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from bot.dialog import render
 from bot.dialog.access import is_staff, split_year
+from bot.dialog.current import Current
+from bot.dialog.state import ReturnDraft
+from bot.dialog.turn import STATELESS, Turn, int_argument, locale_of
 from bot.dialog.types import Button, Input, Reply
 from bot.engine import applicable
-from bot.i18n import normalise_locale, t
+from bot.i18n import t
 from storage.models import Identity, Inspection, InspectionStatus, Person, Township
 from storage.queries import inspections as q_insp
 from storage.queries.history import inspections_of
@@ -29,10 +31,6 @@ from storage.queries.people import (
     visible_township,
 )
 
-if TYPE_CHECKING:
-    from bot.dialog.core import Routes, Turn
-    from bot.dialog.inspect import Current
-
 MAX_COMMENT = 1000
 MAX_CHOICES = 12
 LABEL = 30
@@ -40,7 +38,7 @@ LABEL = 30
 
 def return_button(turn: Turn, inspection_id: int | None) -> Button:
     """A button that starts returning this inspection (stateless: valid on any card)."""
-    return turn.button(turn.t("returns.button"), "ret", inspection_id or 0, stateless=True)
+    return turn.button(turn.t("returns.button"), "return", inspection_id or 0, stateless=True)
 
 
 # Starting ---------------------------------------------------------------------------------------
@@ -67,28 +65,27 @@ async def cmd_return(turn: Turn, inp: Input) -> list[Reply]:
     if not found:
         return [Reply(turn.t("history.not_found", text=query))]
     if len(found) > 1:
-        turn.state = {"seq": turn.seq, "step": "return_pick", "ret": {"year": year, "comment": comment}}
-        turn.next_seq()
-        buttons = [[turn.button(t.name, "rettw", t.id)] for t in found[:MAX_CHOICES]]
+        turn.go("return_pick", ret=ReturnDraft(year=year, comment=comment))
+        buttons = [[turn.button(t.name, "return_township", t.id)] for t in found[:MAX_CHOICES]]
         return [Reply(turn.t("history.which", text=query), buttons)]
     return await _start(turn, found[0], year, comment)
 
 
 async def act_pick_township(turn: Turn, inp: Input) -> list[Reply]:
-    if not is_staff(turn.person) or turn.state.get("step") != "return_pick":
+    if not is_staff(turn.person) or turn.state.step != "return_pick":
         return [Reply(notice=turn.t("general.stale_button"))]
-    township = await visible_township(turn.session, turn.person, _arg_int(inp))
+    township = await visible_township(turn.session, turn.person, int_argument(inp))
     if township is None:
         return [Reply(notice=turn.t("access.township_denied"))]
-    wanted = turn.state.get("ret") or {}
-    return await _start(turn, township, wanted.get("year"), str(wanted.get("comment") or ""))
+    wanted = turn.state.ret or ReturnDraft()
+    return await _start(turn, township, wanted.year, wanted.comment)
 
 
 async def act_return(turn: Turn, inp: Input) -> list[Reply]:
     """The ↩ button on a card: return that inspection."""
     if not is_staff(turn.person):
         return [Reply(notice=turn.t("returns.staff_only"))]
-    found = await visible_inspection(turn.session, turn.person, _arg_int(inp))
+    found = await visible_inspection(turn.session, turn.person, int_argument(inp))
     if found is None:
         return [Reply(notice=turn.t("access.township_denied"))]
     inspection, township = found
@@ -112,22 +109,20 @@ async def _start(turn: Turn, township: Township, year: int | None, comment: str)
             else "returns.not_submitted"
         )
         return [Reply(turn.t(key, township=township.name, year=inspection.year))]
-    turn.state = {
-        "seq": turn.seq,
-        "step": "return",
-        "ret": {"insp": inspection.id, "comment": comment[:MAX_COMMENT], "qs": []},
-    }
+    turn.state = turn.state.go(
+        "return", ret=ReturnDraft(inspection_id=inspection.id, comment=comment[:MAX_COMMENT])
+    )
     return await _card(turn, inspection, township)
 
 
 # The card the supervisor confirms ---------------------------------------------------------------
 
 
-async def _returning(turn: Turn) -> tuple[Inspection, Township, dict[str, Any]] | None:
-    if not is_staff(turn.person) or turn.state.get("step") != "return":
+async def _returning(turn: Turn) -> tuple[Inspection, Township, ReturnDraft] | None:
+    if not is_staff(turn.person) or turn.state.step != "return" or turn.state.ret is None:
         return None
-    draft = turn.state.get("ret") or {}
-    found = await visible_inspection(turn.session, turn.person, int(draft.get("insp") or 0))
+    draft = turn.state.ret
+    found = await visible_inspection(turn.session, turn.person, draft.inspection_id or 0)
     if found is None:
         return None
     return found[0], found[1], draft
@@ -135,7 +130,7 @@ async def _returning(turn: Turn) -> tuple[Inspection, Township, dict[str, Any]] 
 
 async def _card(turn: Turn, inspection: Inspection, township: Township, *, edit: bool = False) -> list[Reply]:
     turn.next_seq()
-    draft = turn.state["ret"]
+    draft = turn.state.ret or ReturnDraft()
     names = await names_of(turn.session, [inspection.inspector_id])
     header = turn.t(
         "returns.card",
@@ -143,16 +138,14 @@ async def _card(turn: Turn, inspection: Inspection, township: Township, *, edit:
         year=inspection.year,
         inspector=names.get(inspection.inspector_id or 0, "-"),
     )
-    cancel = turn.button(turn.t("people.cancel"), "retno")
-    if not draft.get("comment"):
+    cancel = turn.button(turn.t("people.cancel"), "return_cancel")
+    if not draft.comment:
         return [Reply(header + "\n" + turn.t("returns.ask_comment"), [[cancel]], edit=edit)]
-    checklist = await turn.dialog.checklist_of(turn.session, inspection.checklist_version_id)
-    chosen = [
-        checklist.question(k).text(turn.locale) for k in draft.get("qs", []) if checklist.has_question(k)
-    ]
+    checklist = await turn.services.checklist_of(turn.session, inspection.checklist_version_id)
+    chosen = [checklist.question(k).text(turn.locale) for k in draft.questions if checklist.has_question(k)]
     lines = [
         header,
-        turn.t("returns.comment", comment=draft["comment"]),
+        turn.t("returns.comment", comment=draft.comment),
         turn.t(
             "returns.questions",
             questions=turn.t("people.list_separator").join(chosen)
@@ -162,7 +155,10 @@ async def _card(turn: Turn, inspection: Inspection, township: Township, *, edit:
         turn.t("returns.confirm_hint"),
     ]
     buttons = [
-        [turn.button(turn.t("returns.confirm"), "retok"), turn.button(turn.t("returns.pick"), "retsec")],
+        [
+            turn.button(turn.t("returns.confirm"), "return_confirm"),
+            turn.button(turn.t("returns.pick"), "return_sections"),
+        ],
         [cancel],
     ]
     return [Reply("\n".join(lines), buttons, edit=edit)]
@@ -172,11 +168,11 @@ async def step_return(turn: Turn, inp: Input) -> list[Reply]:
     """Typed text on the card is the comment (a new one replaces the old)."""
     found = await _returning(turn)
     if found is None:
-        turn.state = {"seq": turn.next_seq()}
+        turn.reset()
         return [Reply(turn.t("returns.gone"))]
     inspection, township, draft = found
     if inp.kind == "text" and inp.text.strip():
-        draft["comment"] = inp.text.strip()[:MAX_COMMENT]
+        draft.comment = inp.text.strip()[:MAX_COMMENT]
     return await _card(turn, inspection, township)
 
 
@@ -185,32 +181,38 @@ async def act_sections(turn: Turn, inp: Input) -> list[Reply]:
     if found is None:
         return [Reply(notice=turn.t("general.stale_button"))]
     inspection, _township, draft = found
-    checklist = await turn.dialog.checklist_of(turn.session, inspection.checklist_version_id)
-    chosen = set(_chosen(draft))
+    checklist = await turn.services.checklist_of(turn.session, inspection.checklist_version_id)
+    chosen = set(draft.questions)
     turn.next_seq()
     buttons = []
     for index, section in enumerate(checklist.sections):
         marked = sum(1 for q in section.questions if q.key in chosen)
         label = section.text(turn.locale) + (f" ({marked})" if marked else "")
-        buttons.append(turn.button(label, "retsq", index))
-    rows = [*render._pairs(buttons), [turn.button(turn.t("returns.back"), "retbk")]]
+        buttons.append(turn.button(label, "return_section", index))
+    rows = [*render.pairs(buttons), [turn.button(turn.t("returns.back"), "return_back")]]
     return [Reply(turn.t("returns.pick_section"), rows, edit=True)]
 
 
 async def _section_questions(
-    turn: Turn, inspection: Inspection, index: int, draft: dict[str, Any]
+    turn: Turn, inspection: Inspection, index: int, draft: ReturnDraft
 ) -> list[Reply]:
-    checklist = await turn.dialog.checklist_of(turn.session, inspection.checklist_version_id)
+    checklist = await turn.services.checklist_of(turn.session, inspection.checklist_version_id)
     section = checklist.sections[index]
     answers = q_insp.answered_values(await q_insp.answers_of(turn.session, inspection.id or 0))
-    chosen = set(_chosen(draft))
+    chosen = set(draft.questions)
     turn.next_seq()
     rows = [
-        [turn.button(("☑ " if q.key in chosen else "☐ ") + _short(q.text(turn.locale)), "retq", q.key)]
+        [
+            turn.button(
+                ("☑ " if q.key in chosen else "☐ ") + _short(q.text(turn.locale)),
+                "return_question",
+                checklist.index(q.key),
+            )
+        ]
         for q in section.questions
         if applicable(q, answers)
     ]
-    rows.append([turn.button(turn.t("returns.back"), "retsec")])
+    rows.append([turn.button(turn.t("returns.back"), "return_sections")])
     return [Reply(turn.t("returns.pick_question", section=section.text(turn.locale)), rows, edit=True)]
 
 
@@ -219,8 +221,8 @@ async def act_section(turn: Turn, inp: Input) -> list[Reply]:
     if found is None:
         return [Reply(notice=turn.t("general.stale_button"))]
     inspection, _township, draft = found
-    checklist = await turn.dialog.checklist_of(turn.session, inspection.checklist_version_id)
-    index = _arg_int(inp)
+    checklist = await turn.services.checklist_of(turn.session, inspection.checklist_version_id)
+    index = int_argument(inp, -1)
     if not 0 <= index < len(checklist.sections):
         return [Reply(notice=turn.t("general.stale_button"))]
     return await _section_questions(turn, inspection, index, draft)
@@ -228,15 +230,16 @@ async def act_section(turn: Turn, inp: Input) -> list[Reply]:
 
 async def act_toggle(turn: Turn, inp: Input) -> list[Reply]:
     found = await _returning(turn)
-    key = _arg(inp)
     if found is None:
         return [Reply(notice=turn.t("general.stale_button"))]
     inspection, _township, draft = found
-    checklist = await turn.dialog.checklist_of(turn.session, inspection.checklist_version_id)
-    if not checklist.has_question(key):
+    checklist = await turn.services.checklist_of(turn.session, inspection.checklist_version_id)
+    index = int_argument(inp, -1)
+    if not 0 <= index < len(checklist.questions()):
         return [Reply(notice=turn.t("general.stale_button"))]
-    chosen = set(_chosen(draft)) ^ {key}
-    draft["qs"] = [q.key for q in checklist.questions() if q.key in chosen]
+    key = checklist.questions()[index].key
+    chosen = set(draft.questions) ^ {key}
+    draft.questions = [q.key for q in checklist.questions() if q.key in chosen]
     section = checklist.section_of(key)
     return await _section_questions(turn, inspection, checklist.sections.index(section), draft)
 
@@ -249,7 +252,7 @@ async def act_back(turn: Turn, inp: Input) -> list[Reply]:
 
 
 async def act_cancel(turn: Turn, inp: Input) -> list[Reply]:
-    turn.state = {"seq": turn.next_seq()}
+    turn.reset()
     return [Reply(turn.t("returns.cancelled"), edit=True)]
 
 
@@ -269,35 +272,30 @@ async def _entitled(
     return [(p, i) for p, i in accounts if p.id in allowed]
 
 
-def _locale(turn: Turn, person: Person) -> str:
-    return normalise_locale(person.locale) if person.locale else turn.dialog.locale
-
-
 async def act_confirm(turn: Turn, inp: Input) -> list[Reply]:
     found = await _returning(turn)
     if found is None:
         return [Reply(notice=turn.t("general.stale_button"))]
     inspection, township, draft = found
-    comment = str(draft.get("comment") or "")
+    comment = draft.comment
     if not comment:
         return [Reply(notice=turn.t("returns.ask_comment"))]
-    questions = _chosen(draft)
+    questions = list(draft.questions)
     assert turn.person.id is not None
-    await turn.writer.acquire()
-    turn.state = {"seq": turn.next_seq()}
+    turn.reset()
     if not await q_insp.return_inspection(turn.session, inspection, turn.person.id, comment, questions):
         return [
             Reply(
                 turn.t("returns.changed_meanwhile", township=township.name, year=inspection.year), edit=True
             )
         ]
-    checklist = await turn.dialog.checklist_of(turn.session, inspection.checklist_version_id)
+    checklist = await turn.services.checklist_of(turn.session, inspection.checklist_version_id)
     targets = await _entitled(turn, [inspection.inspector_id, inspection.submitted_by], township)
     if not targets:  # the inspector is gone: whoever is assigned now
         targets = await _entitled(turn, await assignees_of(turn.session, township.id or 0), township)
     notes = []
     for person, identity in targets:
-        loc = _locale(turn, person)
+        loc = locale_of(person, turn.services.locale)
         labels = [checklist.question(k).text(loc) for k in questions if checklist.has_question(k)]
         lines = [
             t("returns.notify", loc, township=township.name, year=inspection.year, by=turn.person.name),
@@ -305,24 +303,11 @@ async def act_confirm(turn: Turn, inp: Input) -> list[Reply]:
         ]
         if labels:
             lines.append(t("returns.questions", loc, questions=t("people.list_separator", loc).join(labels)))
-        fix = Button(t("returns.fix", loc), f"x:fix:{inspection.id}")
+        fix = Button(t("returns.fix", loc), f"{STATELESS}:fix:{inspection.id}")
         notes.append(Reply("\n".join(lines), [[fix]], to=(identity.channel, identity.external_id)))
     told = turn.t("people.list_separator").join(dict.fromkeys(p.name for p, _ in targets))
     key = "returns.done" if targets else "returns.done_nobody"
     return [Reply(turn.t(key, township=township.name, year=inspection.year, names=told), edit=True), *notes]
-
-
-async def act_fix(turn: Turn, inp: Input) -> list[Reply]:
-    """The inspector's button on the notification: open the inspection at the questions to fix."""
-    found = await visible_inspection(turn.session, turn.person, _arg_int(inp))
-    if found is None:
-        return [Reply(notice=turn.t("access.township_denied"))]
-    inspection, township = found
-    if inspection.status != InspectionStatus.returned:
-        return [Reply(turn.t("returns.not_returned_now", township=township.name, year=inspection.year))]
-    from bot.dialog import inspect
-
-    return await inspect._open(turn, township.id or 0, inspection.year)
 
 
 def next_to_fix(cur: Current, after: str | None) -> str | None:
@@ -353,13 +338,13 @@ async def after_submit(turn: Turn, inspection: Inspection, township: Township, w
     for person, identity in targets:
         if person.id == turn.person.id:
             continue
-        loc = _locale(turn, person)
+        loc = locale_of(person, turn.services.locale)
         text = t(
             "returns.resubmitted", loc, who=turn.person.name, township=township.name, year=inspection.year
         )
         if inspection.return_comment:
             text += "\n" + t("returns.comment", loc, comment=inspection.return_comment)
-        see = Button(t("returns.see_changes", loc), f"x:hist:i{inspection.id}")
+        see = Button(t("returns.see_changes", loc), f"{STATELESS}:history:i{inspection.id}")
         notes.append(Reply(text, [[see]], to=(identity.channel, identity.external_id)))
     names = turn.t("people.list_separator").join(
         dict.fromkeys(p.name for p, _ in targets if p.id != turn.person.id)
@@ -371,45 +356,18 @@ async def after_submit(turn: Turn, inspection: Inspection, township: Township, w
 async def step_return_pick(turn: Turn, inp: Input) -> list[Reply]:
     """Typed text while choosing among townships of the same name: the choice by name."""
     if not is_staff(turn.person):
-        turn.state = {"seq": turn.next_seq()}
+        turn.reset()
         return [Reply(turn.t("returns.staff_only"))]
-    wanted = turn.state.get("ret") or {}
-    text = f"{inp.text.strip()} {wanted.get('year') or ''} {wanted.get('comment') or ''}".strip()
+    wanted = turn.state.ret or ReturnDraft()
+    text = f"{inp.text.strip()} {wanted.year or ''} {wanted.comment}".strip()
     return await cmd_return(turn, Input("command", text=text, command="return"))
-
-
-def _chosen(draft: dict[str, Any]) -> list[str]:
-    return [str(k) for k in draft.get("qs") or []]
 
 
 def _short(text: str) -> str:
     return text if len(text) <= LABEL else text[: LABEL - 1] + "…"
 
 
-def _arg(inp: Input) -> str:
-    return inp.data.split(":", 2)[2] if inp.data.count(":") >= 2 else ""
-
-
-def _arg_int(inp: Input) -> int:
-    arg = _arg(inp)
-    return int(arg) if arg.isdigit() else 0
-
-
-def register(routes: Routes) -> None:
-    routes.commands["return"] = cmd_return
-    routes.steps["return"] = step_return
-    routes.steps["return_pick"] = step_return_pick
-    routes.actions.update(
-        {
-            "ret": act_return,
-            "rettw": act_pick_township,
-            "retsec": act_sections,
-            "retsq": act_section,
-            "retq": act_toggle,
-            "retbk": act_back,
-            "retok": act_confirm,
-            "retno": act_cancel,
-            "fix": act_fix,
-        }
-    )
-    routes.stateless.update({"ret", "fix"})
+async def again(turn: Turn, inp: Input) -> list[Reply]:
+    """The return card once more, as the supervisor left it."""
+    found = await _returning(turn)
+    return await _card(turn, found[0], found[1]) if found is not None else []

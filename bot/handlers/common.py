@@ -14,7 +14,8 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
-from bot.dialog import Dialog, Input, Reply, Who
+from bot.dialog import Input, Reply, Who
+from bot.dialog.core import Dialog
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot.cli_support import settings_or_exit
 from bot.config import Settings
 from bot.dialog.types import Button
 from bot.reminders.fanout import Outcome
@@ -22,8 +23,6 @@ out = Console(highlight=False, soft_wrap=True)
 
 
 def _settings() -> Settings:
-    from bot.cli import settings_or_exit
-
     return settings_or_exit()
 
 

@@ -6,6 +6,7 @@ import asyncio
 
 import typer
 
+from bot.cli_support import err, settings_or_exit
 from bot.i18n import t
 
 wecom_app = typer.Typer(help="WeCom (企业微信) application.", no_args_is_help=True)
@@ -21,7 +22,6 @@ def menu_buttons(locale: str | None) -> list[dict[str, str]]:
 @wecom_app.command("menu")
 def menu() -> None:
     """Set the application's menu (开始检查 · 暂停检查 · 帮助); replaces the current one."""
-    from bot.cli import err, settings_or_exit
     from bot.wecom.client import WeComClient, WeComError
 
     settings = settings_or_exit()

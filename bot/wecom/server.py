@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.dialog import Button, Dialog, Reply, Who
+from bot.dialog import Button, Reply, Who
+from bot.dialog.core import Dialog
 from bot.i18n import t
 from bot.ordering import KeyedLocks
 from bot.wecom.client import WeComClient
@@ -175,7 +176,8 @@ class WeComChannel:
         inp = to_input(message, self.client.download)
         if inp is None:
             return
-        replies = await self.dialog.handle(Who(CHANNEL, message.user), inp)
+        # A callback WeCom sends again was acknowledged (late): its replies went out already.
+        replies = await self.dialog.handle(Who(CHANNEL, message.user), inp, answer_redelivery=False)
         pressed = None
         if inp.kind == "button" and message.response_code:
             pressed = Pressed(message.task_id, message.event_key, message.response_code)

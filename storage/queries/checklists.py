@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import writable
 from storage.models import ChecklistVersion
 
 
@@ -33,6 +34,7 @@ async def ensure_checklist_version(
     ).first()
     fingerprint = digest(content)
     if row is None:
+        await writable(session)
         row = ChecklistVersion(name=name, version=version, content=content, digest=fingerprint)
         session.add(row)
         await session.flush()

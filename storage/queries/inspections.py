@@ -6,21 +6,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import and_, bindparam, update
 from sqlalchemy import insert as sa_insert
-from sqlalchemy import update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.executors import SqlAlchemy
+from storage.db import writable
 from storage.models import (
     Answer,
+    AnswerChange,
+    Assignment,
     Inspection,
     InspectionStatus,
+    Person,
+    Role,
     StatusChange,
+    Township,
     table,
 )
-from storage.queries.turns import AnswerWrite, write_answer_checked, write_answers
+from storage.queries.people import may_see
 from storage.types import utcnow
+
+_a, _h, _i = table(Answer), table(AnswerChange), table(Inspection)
 
 
 async def find_inspection(session: AsyncSession, township_id: int, year: int) -> Inspection | None:
@@ -37,7 +47,9 @@ async def start_inspection(
         checklist_version_id=checklist_version_id,
         inspector_id=inspector_id,
     )
+    await writable(session)
     session.add(inspection)
+    await session.flush()  # for its id
     return inspection
 
 
@@ -56,6 +68,51 @@ async def answers_of(session: AsyncSession, inspection_id: int) -> dict[str, Sto
     return {key: Stored(value, skipped) for key, value, skipped in (await session.exec(stmt)).all()}
 
 
+@dataclass
+class InHand:
+    """An inspection being worked on, with its township and its answers as stored."""
+
+    inspection: Inspection
+    township: Township
+    answers: dict[str, Stored]
+
+
+def _in_hand(assigned_only: bool) -> Any:
+    t, asg = table(Township), table(Assignment)
+    stmt = (
+        sa_select(_i, *(c.label(f"t_{c.name}") for c in t.c), _a.c.question_key, _a.c.value, _a.c.skipped)
+        .select_from(_i.join(t, t.c.id == _i.c.township_id).outerjoin(_a, _a.c.inspection_id == _i.c.id))
+        .where(_i.c.id == bindparam("inspection_id"))
+    )
+    if assigned_only:
+        stmt = stmt.join(asg, and_(asg.c.township_id == t.c.id, asg.c.person_id == bindparam("person_id")))
+    return stmt
+
+
+# Built once: a statement built anew for every turn costs more than running it.
+_IN_HAND = {True: _in_hand(True), False: _in_hand(False)}
+_INSPECTION_COLUMNS = tuple(c.name for c in _i.c)
+_TOWNSHIP_COLUMNS = tuple(c.name for c in table(Township).c)
+
+
+async def inspection_in_hand(session: AsyncSession, person: Person, inspection_id: int) -> InHand | None:
+    """The inspection, its township and answers, if the person may see it: one statement
+    (for an inspector, the assignment is checked in it too)."""
+    staff = person.role in (Role.admin, Role.supervisor)
+    params = {"inspection_id": inspection_id, "person_id": person.id}
+    rows = (await (await session.connection()).execute(_IN_HAND[not staff], params)).all()
+    if not rows:
+        return None
+    first = rows[0]
+    inspection = Inspection(**{name: first[n] for n, name in enumerate(_INSPECTION_COLUMNS)})
+    offset = len(_INSPECTION_COLUMNS)
+    township = Township(**{name: first[offset + n] for n, name in enumerate(_TOWNSHIP_COLUMNS)})
+    if staff and not await may_see(session, person, township):
+        return None
+    answers = {r[-3]: Stored(r[-2], r[-1]) for r in rows if r[-3] is not None}
+    return InHand(inspection, township, answers)
+
+
 def answered_values(answers: dict[str, Stored]) -> dict[str, Any]:
     """Question key → value, without skipped questions."""
     return {k: a.value for k, a in answers.items() if not a.skipped}
@@ -63,7 +120,7 @@ def answered_values(answers: dict[str, Stored]) -> dict[str, Any]:
 
 async def set_answer(
     session: AsyncSession,
-    inspection_id: int,
+    inspection: Inspection | int,
     key: str,
     value: Any,
     by: int | None,
@@ -72,13 +129,31 @@ async def set_answer(
     current: Stored | None,
 ) -> Stored:
     """Store an answer with its history row, unless it is unchanged; ``current`` is what is
-    stored now."""
+    stored now. Given the inspection itself (not its id), its version is kept in step, so
+    that a ``submit`` of the same object afterwards finds it as stored."""
+    inspection_id = inspection if isinstance(inspection, int) else inspection.id
+    assert inspection_id is not None
     write = answer_write(inspection_id, key, value, by, skipped=skipped, current=current)
     if write is None:
         assert current is not None  # None only when it equals what is stored
         return current
     await write_answer(session, write)
+    if isinstance(inspection, Inspection):
+        inspection.version += 1
     return stored(write)
+
+
+@dataclass(frozen=True)
+class AnswerWrite:
+    """One answer replacing ``old`` (None: none yet), with its history row."""
+
+    inspection_id: int
+    key: str
+    value: Any
+    skipped: bool
+    old: Any
+    by: int | None
+    at: datetime
 
 
 def answer_write(
@@ -96,21 +171,61 @@ def stored(write: AnswerWrite) -> Stored:
     return Stored(write.value, write.skipped)
 
 
-async def write_answer(session: AsyncSession, write: AnswerWrite, seen: datetime | None = None) -> bool:
-    """Write one answer now, in the session's transaction; with ``seen`` (the inspection's
-    ``updated_at`` as the caller read it), False when the inspection changed meanwhile."""
-    conn = await session.connection()
-    if seen is None:
-        await conn.run_sync(lambda sync: write_answers(SqlAlchemy(sync), [write]))
-        return True
-    return await conn.run_sync(lambda sync: write_answer_checked(SqlAlchemy(sync), write, seen))
+def _upsert(insert: Any) -> Any:
+    stmt = insert(_a)
+    changed = {c: stmt.excluded[c] for c in ("value", "skipped", "answered_by", "answered_at")}
+    return stmt.on_conflict_do_update(index_elements=["inspection_id", "question_key"], set_=changed)
 
 
-async def previous_answers(
-    session: AsyncSession, township_id: int, year: int
-) -> tuple[int, dict[str, Any]] | None:
-    """The latest submitted inspection of the township before ``year``: its year and answers."""
-    latest = (
+_UPSERT_ANSWER = {"sqlite": _upsert(sqlite_insert), "postgresql": _upsert(pg_insert)}
+
+
+_TOUCH = (
+    update(_i)
+    .where(_i.c.id == bindparam("b_id"))
+    .values(version=_i.c.version + 1, updated_at=bindparam("b_at"))
+)
+_TOUCH_IF_SEEN = _TOUCH.where(_i.c.version == bindparam("b_seen"))
+_ADD_CHANGE = sa_insert(_h)
+
+
+async def touch(session: AsyncSession, inspection_id: int, seen: int | None = None) -> bool:
+    """Move the inspection to its next version (every change to its answers or status does,
+    which is how readers learn it changed); with ``seen``, only if it is still at that
+    version: False when someone changed it meanwhile, and nothing is written."""
+    params = {"b_id": inspection_id, "b_at": utcnow(), "b_seen": seen}
+    stmt = _TOUCH if seen is None else _TOUCH_IF_SEEN
+    return bool((await (await writable(session)).execute(stmt, params)).rowcount)
+
+
+async def write_answer(session: AsyncSession, write: AnswerWrite, seen: int | None = None) -> bool:
+    """Write one answer and its history row; with ``seen`` (the inspection's version as the
+    caller read it) only if the inspection is still at it (False: nothing written). The
+    inspection's row is updated first, so PostgreSQL locks it before the answer's."""
+    if not await touch(session, write.inspection_id, seen):
+        return False
+    conn = await writable(session)
+    row = {"inspection_id": write.inspection_id, "question_key": write.key}
+    answer = {
+        "value": write.value,
+        "skipped": write.skipped,
+        "answered_by": write.by,
+        "answered_at": write.at,
+    }
+    await conn.execute(_UPSERT_ANSWER[conn.dialect.name], {**row, **answer})
+    change = {
+        "old_value": write.old,
+        "new_value": write.value,
+        "changed_by": write.by,
+        "changed_at": write.at,
+    }
+    await conn.execute(_ADD_CHANGE, {**row, **change})
+    return True
+
+
+async def previous_submitted(session: AsyncSession, township_id: int, year: int) -> int | None:
+    """The township's latest submitted inspection before ``year``, if any."""
+    stmt = (
         select(Inspection.id)
         .where(
             Inspection.township_id == township_id,
@@ -119,26 +234,31 @@ async def previous_answers(
         )
         .order_by(col(Inspection.year).desc())
         .limit(1)
-        .scalar_subquery()
     )
+    return (await session.exec(stmt)).first()
+
+
+async def previous_answer(session: AsyncSession, inspection_id: int, key: str) -> tuple[int, Any] | None:
+    """(year, value) of one answer of an earlier inspection; None if it was not answered."""
     stmt = (
-        select(Inspection.year, Answer.question_key, Answer.value, Answer.skipped)
+        select(Inspection.year, Answer.value)
         .join(Answer, col(Answer.inspection_id) == col(Inspection.id))
-        .where(Inspection.id == latest)
+        .where(Inspection.id == inspection_id, Answer.question_key == key, col(Answer.skipped).is_(False))
     )
-    rows = (await session.exec(stmt)).all()
-    if not rows:
-        return None
-    return rows[0][0], {key: value for _, key, value, skipped in rows if not skipped}
+    row = (await session.exec(stmt)).first()
+    return (row[0], row[1]) if row is not None and row[1] is not None else None
 
 
-async def _set_status(session: AsyncSession, inspection: Inspection, expected: str, **values: Any) -> bool:
-    """Update an inspection's row and the object in hand alike, if its status is still the
-    one the caller saw (False when someone changed it meanwhile: nothing is written)."""
-    i = table(Inspection)
-    values["updated_at"] = utcnow()
-    stmt = update(i).where(i.c.id == inspection.id, i.c.status == expected).values(**values)
-    if not (await (await session.connection()).execute(stmt)).rowcount:
+async def _set_status(session: AsyncSession, inspection: Inspection, **values: Any) -> bool:
+    """Update an inspection's row and the object in hand alike, if it is still at the
+    version the caller read (False when someone changed it meanwhile: nothing is written)."""
+    values = {**values, "updated_at": utcnow(), "version": inspection.version + 1}
+    stmt = (
+        update(_i)
+        .where(_i.c.id == inspection.id, _i.c.version == inspection.version, _i.c.status == inspection.status)
+        .values(**values)
+    )
+    if not (await (await writable(session)).execute(stmt)).rowcount:
         return False
     for name, value in values.items():
         setattr(inspection, name, value)
@@ -148,7 +268,7 @@ async def _set_status(session: AsyncSession, inspection: Inspection, expected: s
 async def _record_status(
     session: AsyncSession, inspection_id: int | None, status: str, by: int | None, comment: str | None = None
 ) -> None:
-    await (await session.connection()).execute(
+    await (await writable(session)).execute(
         sa_insert(table(StatusChange)).values(
             inspection_id=inspection_id, status=status, changed_by=by, changed_at=utcnow(), comment=comment
         )
@@ -156,14 +276,9 @@ async def _record_status(
 
 
 async def submit(session: AsyncSession, inspection: Inspection, by: int) -> bool:
-    """Submit a draft or returned inspection as it was read; False if its status changed meanwhile."""
+    """Submit a draft or returned inspection as it was read; False if it changed meanwhile."""
     if inspection.status == InspectionStatus.submitted or not await _set_status(
-        session,
-        inspection,
-        inspection.status,
-        status=InspectionStatus.submitted,
-        submitted_at=utcnow(),
-        submitted_by=by,
+        session, inspection, status=InspectionStatus.submitted, submitted_at=utcnow(), submitted_by=by
     ):
         return False
     await _record_status(session, inspection.id, InspectionStatus.submitted, by)
@@ -171,8 +286,10 @@ async def submit(session: AsyncSession, inspection: Inspection, by: int) -> bool
 
 
 async def reopen(session: AsyncSession, inspection: Inspection, by: int | None = None) -> bool:
-    """Reopen a submitted inspection for edits; False if it is no longer submitted."""
-    if not await _set_status(session, inspection, InspectionStatus.submitted, status=InspectionStatus.draft):
+    """Reopen a submitted inspection for edits; False if it changed meanwhile."""
+    if inspection.status != InspectionStatus.submitted or not await _set_status(
+        session, inspection, status=InspectionStatus.draft
+    ):
         return False
     await _record_status(session, inspection.id, InspectionStatus.draft, by)
     return True
@@ -181,24 +298,17 @@ async def reopen(session: AsyncSession, inspection: Inspection, by: int | None =
 async def return_inspection(
     session: AsyncSession, inspection: Inspection, by: int, comment: str, questions: list[str]
 ) -> bool:
-    """Send a submitted inspection back to its inspector; False if it is no longer submitted
-    (someone reopened or returned it meanwhile)."""
-    i = table(Inspection)
-    now = utcnow()
-    values = {
-        "status": InspectionStatus.returned,
-        "returned_at": now,
-        "returned_by": by,
-        "return_comment": comment,
-        "return_questions": questions or None,
-        "updated_at": now,
-    }
-    result = await (await session.connection()).execute(
-        update(i).where(i.c.id == inspection.id, i.c.status == InspectionStatus.submitted).values(**values)
-    )
-    if not result.rowcount:
+    """Send a submitted inspection back to its inspector; False if it changed meanwhile
+    (someone reopened or returned it)."""
+    if inspection.status != InspectionStatus.submitted or not await _set_status(
+        session,
+        inspection,
+        status=InspectionStatus.returned,
+        returned_at=utcnow(),
+        returned_by=by,
+        return_comment=comment,
+        return_questions=questions or None,
+    ):
         return False
-    for name, value in values.items():
-        setattr(inspection, name, value)
     await _record_status(session, inspection.id, InspectionStatus.returned, by, comment)
     return True

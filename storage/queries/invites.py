@@ -18,6 +18,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import writable
 from storage.models import Assignment, Identity, Invite, InviteTownship, Person, table
 from storage.types import utcnow
 
@@ -55,6 +56,7 @@ async def create_invite(
         created_at=now,
         expires_at=now + timedelta(days=days),
     )
+    await writable(session)
     session.add(invite)
     await session.flush()
     assert invite.id is not None
@@ -96,7 +98,7 @@ async def redeem_invite(
     if invite.expires_at <= now:
         return Redemption(Redeemed.expired)
     t = table(Invite)
-    claimed = await (await session.connection()).execute(
+    claimed = await (await writable(session)).execute(
         update(t).where(t.c.id == invite.id, t.c.used_at.is_(None)).values(used_at=now)
     )
     if not claimed.rowcount:

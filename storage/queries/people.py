@@ -9,6 +9,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import writable
 from storage.models import Area, Assignment, Identity, Inspection, Person, Role, Township, table
 
 
@@ -40,17 +41,17 @@ async def set_blocked(session: AsyncSession, channel: str, external_id: str, blo
     """Record that the person blocked the bot on a channel (or wrote again)."""
     t = table(Identity)
     stmt = update(t).where(t.c.channel == channel, t.c.external_id == external_id).values(blocked=blocked)
-    await (await session.connection()).execute(stmt)
+    await (await writable(session)).execute(stmt)
 
 
 async def set_muted(session: AsyncSession, person_id: int, muted: bool) -> None:
     t = table(Person)
-    await (await session.connection()).execute(update(t).where(t.c.id == person_id).values(muted=muted))
+    await (await writable(session)).execute(update(t).where(t.c.id == person_id).values(muted=muted))
 
 
 async def unblock(session: AsyncSession, identity_id: int) -> None:
     t = table(Identity)
-    await (await session.connection()).execute(update(t).where(t.c.id == identity_id).values(blocked=False))
+    await (await writable(session)).execute(update(t).where(t.c.id == identity_id).values(blocked=False))
 
 
 async def area_parents(session: AsyncSession) -> dict[int, int | None]:
@@ -95,17 +96,29 @@ async def visible_townships(session: AsyncSession, person: Person) -> Sequence[T
     return (await session.exec(stmt)).all()
 
 
-async def visible_township(session: AsyncSession, person: Person, township_id: int) -> Township | None:
-    """The township, if the person may see it (the same rule as ``visible_townships``)."""
-    township = await session.get(Township, township_id)
-    if township is None:
-        return None
+async def may_see(session: AsyncSession, person: Person, township: Township) -> bool:
+    """The one rule of who sees a township: an administrator without an area everything;
+    an administrator or supervisor their area's (nested areas included); an inspector the
+    townships assigned to them."""
     if person.role in (Role.admin, Role.supervisor):
         if person.area_id is None:
-            return township if person.role == Role.admin else None
-        return township if township.area_id in await area_and_below(session, person.area_id) else None
-    assigned = await session.get(Assignment, (person.id, township_id))
-    return township if assigned is not None else None
+            return person.role == Role.admin
+        return township.area_id in await area_and_below(session, person.area_id)
+    a = table(Assignment)
+    stmt = sa_select(a.c.person_id).where(a.c.person_id == person.id, a.c.township_id == township.id)
+    return (await (await session.connection()).execute(stmt)).first() is not None
+
+
+async def township_by_id(session: AsyncSession, township_id: int) -> Township | None:
+    t = table(Township)
+    row = (await (await session.connection()).execute(sa_select(t).where(t.c.id == township_id))).first()
+    return Township(**row._mapping) if row is not None else None
+
+
+async def visible_township(session: AsyncSession, person: Person, township_id: int) -> Township | None:
+    """The township, if the person may see it (the same rule as ``visible_townships``)."""
+    township = await township_by_id(session, township_id)
+    return township if township is not None and await may_see(session, person, township) else None
 
 
 async def visible_inspection(
@@ -123,10 +136,7 @@ async def visible_inspection(
     fields = dict(row._mapping)
     township = Township(**{c.name: fields.pop(f"t_{c.name}") for c in t.c})
     inspection = Inspection(**fields)
-    if (
-        person.role in (Role.admin, Role.supervisor)
-        and await visible_township(session, person, township.id or 0) is None
-    ):
+    if person.role in (Role.admin, Role.supervisor) and not await may_see(session, person, township):
         return None
     return inspection, township
 

@@ -206,6 +206,10 @@ async def area_by_name(session: AsyncSession, name: str) -> Area | None:
     return (await session.exec(select(Area).where(Area.name == name.strip()))).first()
 
 
+async def area_by_id(session: AsyncSession, area_id: int) -> Area | None:
+    return await session.get(Area, area_id)
+
+
 async def areas(session: AsyncSession) -> Sequence[Area]:
     return (await session.exec(select(Area).order_by(Area.name))).all()
 

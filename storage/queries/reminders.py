@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import writable
 from storage.models import ReminderLog, table
 from storage.types import utcnow
 
@@ -25,7 +26,7 @@ async def claim_reminder(
     log = table(ReminderLog)
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
-    conn = await session.connection()
+    conn = await writable(session)
     stmt = (
         insert(log)
         .values(rule=rule, recipient_id=recipient_id, occasion=occasion, status="claimed", created_at=now)
@@ -64,7 +65,7 @@ async def finish_reminder(
     session: AsyncSession, rule: str, recipient_id: int, occasion: str, status: str, error: str | None = None
 ) -> None:
     log = table(ReminderLog)
-    await (await session.connection()).execute(
+    await (await writable(session)).execute(
         update(log)
         .where(log.c.rule == rule, log.c.recipient_id == recipient_id, log.c.occasion == occasion)
         .values(status=status, sent_at=utcnow() if status == "sent" else None, error=error)

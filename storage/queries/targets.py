@@ -8,6 +8,7 @@ from datetime import date
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import writable
 from storage.models import YearTarget
 from storage.types import utcnow
 
@@ -36,6 +37,7 @@ async def set_year_target(
     township_target: float | None,
     village_target: float | None,
 ) -> YearTarget:
+    await writable(session)
     row = await session.get(YearTarget, year) or default_target(year)
     row.deadline = deadline
     if township_target is not None:

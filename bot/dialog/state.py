@@ -1,0 +1,75 @@
+"""Where a person is in the dialog: one typed record, stored as JSON with the person
+(``storage.models.DialogState``) and written in the same transaction as their answer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+
+log = logging.getLogger(__name__)
+
+IDLE = "idle"
+
+
+class _Record(BaseModel):
+    # Unknown fields (from an older release) are dropped rather than refused.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class InviteDraft(_Record):
+    """The invitation an administrator is putting together in the chat."""
+
+    role: str = ""
+    townships: list[int] = Field(default_factory=list)
+    names: dict[str, str] = Field(default_factory=dict)  # township id → name, for the buttons
+
+
+class ReturnDraft(_Record):
+    """The return a supervisor is putting together: which inspection, why, what to fix."""
+
+    inspection_id: int | None = Field(None, validation_alias=AliasChoices("inspection_id", "insp"))
+    year: int | None = None  # asked for while the township is still being chosen
+    comment: str = ""
+    questions: list[str] = Field(default_factory=list, validation_alias=AliasChoices("questions", "qs"))
+
+
+class State(_Record):
+    """``seq`` numbers the prompts: a button carries the number of the prompt it belongs to
+    and is stale once a newer prompt was shown. ``step`` names the screen the person is on;
+    the other fields belong to that screen."""
+
+    seq: int = 0
+    step: str = IDLE
+    township_id: int | None = None
+    inspection_id: int | None = None
+    question: str | None = Field(None, validation_alias=AliasChoices("question", "q"))
+    # The choices ticked so far on a multiple-choice question.
+    pending: list[str] | None = None
+    # The township's last submitted inspection before this one, whose answers are offered.
+    previous_id: int | None = None
+    invite: InviteDraft | None = None
+    ret: ReturnDraft | None = None
+
+    @classmethod
+    def load(cls, data: dict[str, Any] | None) -> State:
+        """The stored state; one that no longer reads (a damaged row) starts over, idle."""
+        try:
+            return cls.model_validate(data or {})
+        except ValidationError as exc:
+            log.warning("dialog state unreadable, starting over: %s", exc)
+            return cls(
+                seq=int((data or {}).get("seq", 0)) if str((data or {}).get("seq", "")).isdigit() else 0
+            )
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(exclude_defaults=True)
+
+    def go(self, step: str, **fields: Any) -> State:
+        """Move to ``step`` with only ``fields`` of the screen; the prompt number goes on."""
+        return State(seq=self.seq, step=step, **fields)
+
+    def on_inspection(self, step: str, **fields: Any) -> State:
+        """Move to a screen of the inspection in hand."""
+        return self.go(step, inspection_id=self.inspection_id, previous_id=self.previous_id, **fields)
