@@ -184,3 +184,23 @@ async def test_a_stale_dialog_state_runs_the_turn_again(world: dict[str, Any], m
     assert moved and "已记录" in c.text
     assert await count(sessions, AnswerChange) == 1  # the first try's answer was rolled back
     assert (await state_of(sessions, world["inspector"]))["question"] == "target_management"
+
+
+async def test_an_unreadable_state_starts_over_and_old_buttons_stay_stale(world: dict[str, Any]) -> None:
+    c = await opened(world)
+    sessions: SessionMaker = world["sessions"]
+    from storage.queries import dialog_state
+
+    async with transaction(sessions) as s:
+        state, version = await dialog_state.load_state(s, world["inspector"])
+        damaged = {**state, "pending": "not a list", "seq": state["seq"]}
+        assert await dialog_state.save_state(s, world["inspector"], damaged, version)
+    stale = c.buttons[0]
+    await c.say("是")  # on a damaged state: where the person was is lost, nothing stored is
+    assert "/inspect" in c.text
+    await c.send(Input("button", data=stale.data))
+    assert "过期" in c.notice
+    await c.say("/inspect")
+    await c.press("太平乡")
+    await c.press("本年度")
+    assert "继续上次的检查" in c.text

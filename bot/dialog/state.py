@@ -59,9 +59,9 @@ class State(_Record):
             return cls.model_validate(data or {})
         except ValidationError as exc:
             log.warning("dialog state unreadable, starting over: %s", exc)
-            return cls(
-                seq=int((data or {}).get("seq", 0)) if str((data or {}).get("seq", "")).isdigit() else 0
-            )
+            seq = (data or {}).get("seq")
+            # The prompt numbers go on, so that every button shown before is stale.
+            return cls(seq=seq + 1 if isinstance(seq, int) else 0)
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(exclude_defaults=True)
