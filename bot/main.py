@@ -19,7 +19,7 @@ from bot.logs import setup_logging
 from bot.reminders.fanout import Sender
 from bot.reminders.service import ReminderService, rules_from
 from bot.update_processor import PerUserUpdateProcessor
-from storage.db import make_engine, make_sessionmaker, upgrade_url
+from storage.db import make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,6 @@ async def _post_shutdown(app: Application) -> None:
 
 def run_bot(settings: Settings) -> None:
     setup_logging(settings.log_level)
-    upgrade_url(settings.db_url)
     dialog = make_dialog(settings)
     if not settings.token:  # WeCom alone
         from bot.wecom import run_wecom

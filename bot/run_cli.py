@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import IO
 
 import typer
 
 from bot.cli_support import err, settings_or_exit
 from bot.i18n import t
+from storage.db import AlreadyRunning, hold_database, is_sqlite, schema_versions, upgrade_url
 
 
 def run() -> None:
@@ -18,9 +20,33 @@ def run() -> None:
         err.print(t("cli.no_token", settings.bot_locale), highlight=False)
         err.print(t("wecom.setup_hint", settings.bot_locale), highlight=False)
         raise typer.Exit(1)
+    held = _schema_ready(settings.db_url, settings.bot_locale)
     from bot.main import run_bot
 
-    run_bot(settings)
+    try:
+        run_bot(settings)
+    finally:
+        if held is not None:
+            held.close()
+
+
+def _schema_ready(url: str, locale: str) -> IO[bytes] | None:
+    """The embedded SQLite database: this process's alone, and upgraded here. PostgreSQL:
+    upgrading is a deploy step (``db upgrade``); the bot checks the schema is current."""
+    if is_sqlite(url):
+        try:
+            held = hold_database(url)
+        except AlreadyRunning as exc:
+            err.print(t("db.already_running", locale, path=str(exc)), highlight=False)
+            raise typer.Exit(1) from None
+        upgrade_url(url)
+        return held
+    current, head = schema_versions(url)
+    if current != head:
+        key = "db.empty" if current is None else "db.outdated"
+        err.print(t(key, locale, current=current, head=head), highlight=False)
+        raise typer.Exit(2)
+    return None
 
 
 def console(

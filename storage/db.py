@@ -15,15 +15,16 @@ PostgreSQL needs none of this.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -149,9 +150,18 @@ def _upgrade_sync(connection: Connection, revision: str = "head") -> None:
     command.upgrade(cfg, revision)
 
 
+# Any number for the lock that orders schema changes between processes (PostgreSQL).
+SCHEMA_LOCK = 0x61726368  # "arch"
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; running it again is harmless."""
+    """Bring the schema to ``revision``; running it again is harmless, and two processes
+    running it at once take turns (the second finds the work done)."""
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        else:  # the file's write lock, before the version is read
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
         await take_writer(conn)
         await conn.run_sync(_upgrade_sync, revision)
 
@@ -167,3 +177,51 @@ def upgrade_url(url: str, revision: str = "head") -> None:
             await engine.dispose()
 
     asyncio.run(_run())
+
+
+def _versions(connection: Connection) -> tuple[str | None, str | None]:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return MigrationContext.configure(connection).get_current_revision(), head
+
+
+def schema_versions(url: str) -> tuple[str | None, str | None]:
+    """(the database's schema revision, this release's) — None for a database with no schema."""
+
+    async def _run() -> tuple[str | None, str | None]:
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(_versions)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(_run())
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+class AlreadyRunning(Exception):
+    """Another process holds the embedded database."""
+
+
+def hold_database(url: str) -> IO[bytes] | None:
+    """For the embedded SQLite database: a lock beside the file that only one bot process at
+    a time can hold (released when the process ends, however it ends). None for PostgreSQL,
+    where several processes are the way to run (one leads, see ``bot.leader``)."""
+    parsed = make_url(url)
+    if not is_sqlite(url) or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database).with_name(Path(parsed.database).name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("wb")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise AlreadyRunning(str(Path(parsed.database))) from None
+    return handle
