@@ -248,11 +248,13 @@ async def test_beside_telegram_in_one_process(
     sessions: SessionMaker, world: dict[str, Any], tmp_path: Path
 ) -> None:
     """``archive-bot run`` with both configured: the WeCom server starts with the Telegram
-    Application, reminders go by each recipient's channel, and both stop together."""
+    Application, both channels' senders in one outbox (notifications and reminders go by each
+    recipient's channel), and both stop together."""
     import socket
 
-    from bot.main import build_application, reminder_sender
-    from bot.wecom import ChannelSenders, attach_to_application
+    from bot.dialog import Reply
+    from bot.main import build_application
+    from bot.wecom import attach_to_application
     from tests.fakes.telegram_api import FakeTelegramAPI
     from tests.telegram_harness import TOKEN, settings_for
 
@@ -292,14 +294,66 @@ async def test_beside_telegram_in_one_process(
                 mark = tg.mark()
                 await tg.send_text(100, "/help")
                 await tg.wait_for(lambda c: "/inspect" in (c.body or ""), since=mark)
-                sender = reminder_sender(app)
-                assert isinstance(sender, ChannelSenders)
-                assert await sender.send("wecom", INSPECTOR, "提醒：太平乡尚未提交", []) == "sent"
+                # One outbox for both channels, the one the reminders were given.
+                outbox = app.bot_data["outbox"]
+                assert outbox.channels == ("telegram", "wecom")
+                assert app.bot_data["scheduler"].get_job("prune") is not None  # the one scheduler
+                assert await outbox.send("wecom", INSPECTOR, Reply("提醒：太平乡尚未提交")) == "sent"
                 assert api.texts(INSPECTOR)[-1] == "提醒：太平乡尚未提交"
-                assert await sender.send("sms", "1", "?", []) == "failed"
+                mark = tg.mark()
+                assert await outbox.send("telegram", "100", Reply("提醒：新华乡尚未开始")) == "sent"
+                assert tg.texts(100, since=mark) == ["提醒：新华乡尚未开始"]
             finally:
                 await app.updater.stop()
                 await app.stop()
                 await app.post_shutdown(app)
         with pytest.raises(OSError):
             await api.verify_url()  # the callback server stopped with the Application
+
+
+async def test_alone_with_the_same_background_jobs(
+    sessions: SessionMaker, world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``archive-bot run`` with WeCom only: the callback server, and the background jobs started
+    as beside Telegram (the nightly pruning of processed updates included), until stopped."""
+    import socket
+
+    import bot.wecom.server as server
+    from bot.background import start_background
+
+    started: list[Any] = []
+
+    def spy(*args: Any) -> Any:
+        started.append(start_background(*args))
+        return started[-1]
+
+    monkeypatch.setattr(server, "start_background", spy)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with FakeWeCom() as api:
+        settings = load_settings(
+            _env_file=None,
+            wecom_corp_id=CORP_ID,
+            wecom_agent_id=AGENT_ID,
+            wecom_secret=SECRET,
+            wecom_token=TOKEN_WECOM,
+            wecom_aes_key=AES_KEY,
+            wecom_api_base_url=api.base_url,
+            wecom_callback_port=port,
+            data_dir=tmp_path,
+            reminders_enabled=False,
+        )
+        stop = asyncio.Event()
+        running = asyncio.create_task(server.serve(settings, make_dialog(sessions, tmp_path), stop=stop))
+        for _ in range(100):
+            if started:
+                break
+            await asyncio.sleep(0.05)
+        api.callback_url = f"http://127.0.0.1:{port}/wecom/callback"
+        await act(api, lambda: api.send_text(INSPECTOR, "/help"), until=lambda m: "/inspect" in m.text)
+        [scheduler] = started
+        assert scheduler.running and scheduler.get_job("prune") is not None
+        stop.set()
+        await running
+    assert not scheduler.running
