@@ -32,20 +32,20 @@ def bot_for(api: FakeTelegramAPI, limiter: FloodLimiter, read_timeout: float = 5
 def test_pace_overall_and_per_chat() -> None:
     now = [0.0]
     limiter = FloodLimiter(30, 1, clock=lambda: now[0])
-    # Thirty-three chats at once: a burst of three, then one every 1/30 s.
-    waits = [limiter.slot(chat) for chat in range(33)]
+    # Thirty-three requests ready at once: a burst of three, then one every 1/30 s.
+    waits = [limiter.overall_slot() for _ in range(33)]
     assert waits[:3] == [0, 0, 0] and waits[3] == pytest.approx(1 / 30)
     assert waits[-1] == pytest.approx(1.0)
     assert all(b - a == pytest.approx(1 / 30) for a, b in itertools.pairwise(waits[3:]))
-    # One chat: three at once, then one a second.
+    # One chat: three at once, then one a second; other chats are not held up by its queue.
     now[0] = 100.0
-    assert [round(limiter.slot("one"), 3) for _ in range(5)] == [0, 0, 0, 1, 2]
-    assert limiter.slot("one", retry=True) < 1  # a retry keeps the chat's place
-    # Requests without a chat (answerCallbackQuery, getFile) are not paced, but wait out a 429.
-    assert limiter.slot(None) == 0
+    assert [round(limiter.chat_slot("one"), 3) for _ in range(5)] == [0, 0, 0, 1, 2]
+    assert limiter.chat_slot("two") == 0 and limiter.overall_slot() == 0
+    # A 429 holds everyone, chats or none.
     limiter.hold(2.5)
-    assert limiter.slot(None) == 2.5 and limiter.slot("two") == 2.5
-    assert FloodLimiter(0).slot("any") == 0  # pacing off: a local test server
+    assert limiter.overall_slot() == 2.5
+    off = FloodLimiter(0)  # pacing off: a local test server
+    assert [off.chat_slot("any") for _ in range(5)] == [0] * 5 and off.overall_slot() == 0
 
 
 def test_which_failures_are_repeated() -> None:

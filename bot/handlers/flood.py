@@ -6,7 +6,8 @@ chat nor retries anything but a 429. Replies, notifications, documents and remin
 
 - **Pacing.** Requests to chats go at most ``per_second`` a second overall and one a second to
   a chat, evenly spaced after a burst of ``BURST`` (Telegram: about 30 messages a second, no
-  more than one a second in a chat over time, short bursts allowed).
+  more than one a second in a chat over time, short bursts allowed). A request first waits its
+  chat's turn, then takes the bot's next place: a busy chat holds up no other.
 - **Retrying only what surely did not go through**: a 429 after its ``retry_after`` (every
   request waits, as the limit hit may be the whole bot's); a 5xx answered by the server; a
   connection that could not be made; a time-out waiting for a free connection of the pool.
@@ -75,22 +76,27 @@ class FloodLimiter(BaseRateLimiter[int]):
     async def shutdown(self) -> None:
         pass
 
-    def slot(self, chat: object | None, *, retry: bool = False) -> float:
-        """Reserve the earliest moment a request to ``chat`` may go; seconds from now. A retry
-        takes a place in the overall pace only: its chat's place was taken by the first try."""
+    def chat_slot(self, chat: object) -> float:
+        """Reserve the chat's next place; seconds from now until it comes."""
+        if not self.chat_interval:
+            return 0.0
         now = self.clock()
-        at = max(now, self._hold)
-        if chat is None or not self.interval:
-            return at - now
-        at = max(at, self._overall - (BURST - 1) * self.interval)
-        if not retry:
-            due = self._chats.get(chat, 0.0)
-            at = max(at, due - (BURST - 1) * self.chat_interval)
-            self._chats[chat] = max(due, at) + self.chat_interval
-        self._overall = max(self._overall, at) + self.interval
+        due = self._chats.get(chat, 0.0)
+        at = max(now, due - (BURST - 1) * self.chat_interval)
+        self._chats[chat] = max(due, at) + self.chat_interval
         self._count += 1
         if self._count % 1024 == 0:  # chats with nothing pending take no memory
             self._chats = {c: due for c, due in self._chats.items() if due > now}
+        return at - now
+
+    def overall_slot(self) -> float:
+        """Reserve the next place of the whole bot, once the request is ready to go (so that a
+        chat waiting its turn holds up no other); seconds from now until it comes."""
+        now = self.clock()
+        at = max(now, self._hold)
+        if self.interval:
+            at = max(at, self._overall - (BURST - 1) * self.interval)
+            self._overall = max(self._overall, at) + self.interval
         return at - now
 
     def hold(self, seconds: float) -> None:
@@ -107,10 +113,12 @@ class FloodLimiter(BaseRateLimiter[int]):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         chat = data.get("chat_id")
         floods = faults = 0
+        if chat is not None and (wait := self.chat_slot(chat)) > 0:  # a retry keeps this place
+            await self.sleep(wait)
         while True:
-            if (wait := self.slot(chat, retry=floods + faults > 0)) > 0:
+            if chat is not None and (wait := self.overall_slot()) > 0:
                 await self.sleep(wait)
-            while (held := self._hold - self.clock()) > 0:  # a 429 came meanwhile
+            while (held := self._hold - self.clock()) > 0:  # a 429's wait, for every request
                 await self.sleep(held)
             try:
                 return await callback(*args, **kwargs)
