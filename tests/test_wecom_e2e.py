@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlmodel import func, select
 
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.wecom import Pacer, WeComChannel
 from storage.db import SessionMaker, transaction
 from storage.models import Identity, Person, ProcessedUpdate
@@ -27,12 +27,8 @@ from tests.test_dialog import TYPED
 INSPECTOR = "100"  # the inspector's WeCom user id in the seeded world
 
 
-@asynccontextmanager
-async def running_wecom(
-    api: FakeWeCom, sessions: SessionMaker, data_dir: Path
-) -> AsyncIterator[WeComChannel]:
-    """The bot's WeCom channel, listening on a free port, talking to the fake."""
-    settings = load_settings(
+def wecom_settings(api: FakeWeCom, data_dir: Path, **extra: Any) -> Settings:
+    return load_settings(
         _env_file=None,
         wecom_corp_id=CORP_ID,
         wecom_agent_id=AGENT_ID,
@@ -41,7 +37,16 @@ async def running_wecom(
         wecom_aes_key=AES_KEY,
         wecom_api_base_url=api.base_url,
         data_dir=data_dir,
+        **extra,
     )
+
+
+@asynccontextmanager
+async def running_wecom(
+    api: FakeWeCom, sessions: SessionMaker, data_dir: Path
+) -> AsyncIterator[WeComChannel]:
+    """The bot's WeCom channel, listening on a free port, talking to the fake."""
+    settings = wecom_settings(api, data_dir)
     dialog = make_dialog(sessions, data_dir)
     # The per-member pace is tested with a fake clock; here a quick walk must not wait on it.
     channel = WeComChannel.from_settings(settings, dialog, pacer=Pacer(((1000, 1.0),)), backoff=0.01)
@@ -332,18 +337,7 @@ async def test_alone_with_the_same_background_jobs(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     async with FakeWeCom() as api:
-        settings = load_settings(
-            _env_file=None,
-            wecom_corp_id=CORP_ID,
-            wecom_agent_id=AGENT_ID,
-            wecom_secret=SECRET,
-            wecom_token=TOKEN_WECOM,
-            wecom_aes_key=AES_KEY,
-            wecom_api_base_url=api.base_url,
-            wecom_callback_port=port,
-            data_dir=tmp_path,
-            reminders_enabled=False,
-        )
+        settings = wecom_settings(api, tmp_path, wecom_callback_port=port, reminders_enabled=False)
         stop = asyncio.Event()
         running = asyncio.create_task(server.serve(settings, make_dialog(sessions, tmp_path), stop=stop))
         for _ in range(100):
