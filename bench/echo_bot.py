@@ -1,4 +1,5 @@
-"""The baseline: a bare python-telegram-bot echo bot, configured like the real one."""
+"""The baseline: a bare python-telegram-bot echo bot, configured like the real one (concurrent
+updates, no JobQueue), without the dialog and without pacing."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def main() -> None:
         .base_url(os.environ["TELEGRAM_API_BASE_URL"])
         .base_file_url(os.environ["TELEGRAM_FILE_BASE_URL"])
         .concurrent_updates(256)
+        .job_queue(None)
         .build()
     )
     app.add_handler(MessageHandler(filters.TEXT, echo))

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_file_base_url: str = "https://api.telegram.org/file/bot"
+    # Telegram's flood limits, kept for everything the bot sends (replies, notifications,
+    # reminders): messages a second overall, and one a second to a chat. 0 turns the pacing off
+    # (for a local test server only).
+    telegram_messages_per_second: float = Field(default=30.0, ge=0, le=30)
     # The bot's @username, for invitation links (t.me/<username>?start=<code>); the running
     # bot learns it from Telegram, the command line needs it set.
     telegram_bot_username: str | None = Field(default=None, pattern=r"^@?[A-Za-z][A-Za-z0-9_]{3,31}$")
@@ -45,8 +49,6 @@ class Settings(BaseSettings):
     reminder_weekly_within_days: int = Field(default=30, ge=1, le=366)
     reminder_daily_within_days: int = Field(default=7, ge=1, le=366)
     reminder_overdue_for_days: int = Field(default=31, ge=0, le=366)
-    # Messages per second for reminder fan-out (Telegram allows about 30 overall).
-    reminder_rate_per_second: float = Field(default=28.0, gt=0, le=30)
     # WeCom (企业微信): a self-built application in callback mode; all five of corp id, agent id,
     # secret, token and EncodingAESKey, or none of them.
     wecom_corp_id: str | None = None

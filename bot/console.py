@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.dialog import Input, Reply, Who
 from bot.dialog.core import Dialog
 from bot.i18n import t
+from bot.outbox import Outbox, Outcome
 from storage.db import make_engine, make_sessionmaker, transaction, upgrade
 from storage.demo import seed_demo
 from storage.models import Person
@@ -20,14 +21,23 @@ from storage.queries.registry import ensure_identity, people
 out = Console(highlight=False, soft_wrap=True)
 
 
+class Shown:
+    """The console's outbox sender for every channel: a notification to someone else is shown
+    (dimmed, its buttons not pressable here), not sent."""
+
+    async def send(self, channel: str, external_id: str, reply: Reply) -> Outcome:
+        out.print(f"→ {channel}:{external_id}", style="dim", markup=False)
+        out.print(reply.text, style="dim", markup=False)
+        out.print()
+        return "sent"
+
+
 def show(replies: list[Reply]) -> list[str]:
-    """Print replies; returns the button payloads in the order they were numbered."""
+    """Print the replies to the person at the console; returns the button payloads in the order
+    they were numbered."""
     payloads: list[str] = []
     for reply in replies:
-        if reply.to is not None:  # a notification to someone else: shown, not pressable here
-            out.print(f"→ {reply.to[0]}:{reply.to[1]}", style="dim", markup=False)
-            out.print(reply.text, style="dim", markup=False)
-            out.print()
+        if reply.to is not None:  # the outbox's
             continue
         if reply.notice:
             out.print(f"[yellow]({reply.notice})[/yellow]")
@@ -89,11 +99,19 @@ async def run_console(
     dialog = Dialog(
         make_sessionmaker(engine), data_dir=settings.data_dir, tz=settings.tz, locale=settings.bot_locale
     )
+    outbox = Outbox(others=Shown())
+
+    async def turn(inp: Input) -> list[str]:
+        replies = await dialog.handle(who, inp)
+        buttons = show(replies)
+        await outbox.forward(replies)
+        return buttons
+
     try:
         person = await choose_person(dialog, as_person)
         who = Who("console", str(person.id), person.name)
         out.print(t("console.banner", dialog.locale, name=person.name, role=person.role))
-        buttons = show(await dialog.handle(who, Input("command", command="start")))
+        buttons = await turn(Input("command", command="start"))
         lines = iter(script) if script is not None else None
         while True:
             line = await _read(lines)
@@ -103,7 +121,7 @@ async def run_console(
             if inp is None:
                 out.print(t("console.bad_button", dialog.locale))
                 continue
-            buttons = show(await dialog.handle(who, inp)) or buttons
+            buttons = await turn(inp) or buttons
     finally:
         await dialog.close()
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlparse
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.background import start_background
 from bot.config import Settings
 from bot.dialog.core import Dialog
 from bot.handlers import register
+from bot.handlers.flood import FloodLimiter
 from bot.handlers.sender import TelegramSender
 from bot.i18n import catalogue
 from bot.logs import setup_logging
-from bot.reminders.fanout import Sender
-from bot.reminders.service import ReminderService, rules_from
+from bot.outbox import Outbox
 from bot.update_processor import PerUserUpdateProcessor
 from storage.db import make_engine, make_sessionmaker
 
@@ -53,20 +52,32 @@ def make_dialog(settings: Settings) -> Dialog:
     )
 
 
-def build_application(settings: Settings, dialog: Dialog) -> Application:
+def build_application(settings: Settings, dialog: Dialog, outbox: Outbox | None = None) -> Application:
+    """The Telegram Application around the dialog; its Bot joins ``outbox`` (a new one if none),
+    which the handlers find in ``bot_data["outbox"]``. Every request of the Bot goes through
+    one rate limiter: Telegram's flood limits, and retries of what surely did not go through."""
     assert settings.token, "a token is needed to build the Telegram application"
     app = (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
+        .rate_limiter(FloodLimiter(settings.telegram_messages_per_second))
+        .job_queue(None)  # PTB would start an idle APScheduler of its own: bot/background.py has the one
         .concurrent_updates(PerUserUpdateProcessor(256))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
     )
+
+    async def blocked(chat_id: str) -> None:
+        await dialog.mark_blocked("telegram", chat_id)
+
+    outbox = outbox if outbox is not None else Outbox()
+    outbox.add("telegram", TelegramSender(app.bot, on_blocked=blocked))
     app.bot_data["dialog"] = dialog
     app.bot_data["settings"] = settings
+    app.bot_data["outbox"] = outbox
     register(app)
     return app
 
@@ -78,43 +89,10 @@ async def _post_init(app: Application) -> None:
         texts = catalogue(locale)
         commands = [BotCommand(name, texts[f"commands.{name}"]) for name in MENU]
         await app.bot.set_my_commands(commands, language_code=language)
-    settings: Settings = app.bot_data["settings"]
-    scheduler = AsyncIOScheduler(timezone=settings.tz)
-    scheduler.add_job(dialog.prune, CronTrigger(hour=3, minute=17, timezone=settings.tz), id="prune")
-    if settings.reminders_enabled:
-        start_reminders(app, settings, dialog, scheduler)
-    scheduler.start()
-    app.bot_data["scheduler"] = scheduler
+    app.bot_data["scheduler"] = start_background(app.bot_data["settings"], dialog, app.bot_data["outbox"])
     if dialog.bot_username is None:  # for invitation links made in the chat
         dialog.bot_username = app.bot.username
     log.info("bot @%s ready", app.bot.username)
-
-
-def reminder_sender(app: Application) -> Sender:
-    """Telegram's sender; with WeCom running beside it, each reminder goes by its recipient's channel."""
-    telegram = TelegramSender(app.bot)
-    wecom = app.bot_data.get("wecom")
-    if wecom is None:
-        return telegram
-    from bot.wecom import ChannelSenders
-
-    return ChannelSenders(telegram=telegram, wecom=wecom.sender)
-
-
-def start_reminders(
-    app: Application, settings: Settings, dialog: Dialog, scheduler: AsyncIOScheduler
-) -> None:
-    """Reminders on APScheduler in the bot's own event loop; the jobs are derived from the
-    settings and the database, which stays the source of truth (a restart rebuilds them)."""
-    service = ReminderService(
-        dialog.sessions,
-        reminder_sender(app),
-        settings.tz,
-        rules_from(settings),
-        settings.reminder_rate_per_second,
-        channels=("telegram", "wecom") if app.bot_data.get("wecom") is not None else ("telegram",),
-    )
-    service.schedule(scheduler)
 
 
 async def _post_shutdown(app: Application) -> None:
@@ -127,16 +105,17 @@ async def _post_shutdown(app: Application) -> None:
 def run_bot(settings: Settings) -> None:
     setup_logging(settings.log_level)
     dialog = make_dialog(settings)
+    outbox = Outbox()  # each channel started below adds its sender
     if not settings.token:  # WeCom alone
         from bot.wecom import run_wecom
 
-        run_wecom(settings, dialog)
+        run_wecom(settings, dialog, outbox)
         return
-    app = build_application(settings, dialog)
+    app = build_application(settings, dialog, outbox)
     if settings.wecom_enabled:  # WeCom beside Telegram, in the same event loop
         from bot.wecom import attach_to_application
 
-        attach_to_application(app, settings, dialog)
+        attach_to_application(app, settings, dialog, outbox)
     if settings.webhook_url:
         secret = settings.webhook_secret_token.get_secret_value() if settings.webhook_secret_token else None
         app.run_webhook(

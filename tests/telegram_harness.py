@@ -21,13 +21,16 @@ INSPECTOR = 100
 
 
 def settings_for(api: FakeTelegramAPI, data_dir: Path, **extra: Any) -> Settings:
+    """The bot's settings against the fake. Its pacing is off: the simulated people answer the
+    moment a question arrives, far faster than the one message a second Telegram allows a chat
+    (the pace is tested in tests/test_telegram_sending.py and by the reminders' fan-out)."""
     return load_settings(
         _env_file=None,
         telegram_bot_token=TOKEN,
         telegram_api_base_url=api.base_url,
         telegram_file_base_url=api.base_file_url,
         data_dir=data_dir,
-        **{"reminders_enabled": False, **extra},
+        **{"reminders_enabled": False, "telegram_messages_per_second": 0, **extra},
     )
 
 

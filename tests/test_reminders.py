@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot.dialog.types import Button
+from bot.dialog.types import Button, Reply
+from bot.outbox import Outcome
 from bot.reminders.calendar import is_workday
-from bot.reminders.fanout import Outcome, Pacer
 from bot.reminders.rules import ReminderRules, occasion
 from bot.reminders.service import ReminderService
 from storage.db import SessionMaker, transaction, write_transaction
@@ -40,13 +40,13 @@ class FakeSender:
         self.calls = 0
         self.crash_on, self.blocked = crash_on, blocked
 
-    async def send(self, channel: str, external_id: str, text: str, buttons: list[list[Button]]) -> Outcome:
+    async def send(self, channel: str, external_id: str, reply: Reply) -> Outcome:
         self.calls += 1
         if self.crash_on is not None and self.calls == self.crash_on:
             raise Crash
         if external_id in self.blocked:
             return "blocked"
-        self.sent.append((channel, external_id, text, buttons))
+        self.sent.append((channel, external_id, reply.text, reply.buttons))
         return "sent"
 
     def to(self, external_id: str) -> list[str]:
@@ -58,7 +58,7 @@ def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
 
 
 def service(sessions: SessionMaker, sender: FakeSender, **kw: Any) -> ReminderService:
-    return ReminderService(sessions, sender, TZ, RULES, pacer=Pacer(10_000, per_chat=0), **kw)
+    return ReminderService(sessions, sender, TZ, RULES, **kw)
 
 
 @pytest.fixture
@@ -312,10 +312,13 @@ async def test_deadline_commands_in_chat(
 
 
 async def test_telegram_fan_out_within_the_limits(sessions: SessionMaker, world: dict[str, Any]) -> None:
-    """Through the real Bot class to the fake API enforcing 30/s overall and 1/s per chat."""
-    from telegram import Bot
+    """Through the outbox and the Bot's rate limiter to the fake API enforcing 30/s overall and
+    1/s per chat: the fan-out itself paces nothing."""
+    from telegram.ext import ExtBot
 
+    from bot.handlers.flood import FloodLimiter
     from bot.handlers.sender import TelegramSender
+    from bot.outbox import Outbox
     from tests.fakes.telegram_api import FakeTelegramAPI
     from tests.telegram_harness import TOKEN
 
@@ -327,11 +330,14 @@ async def test_telegram_fan_out_within_the_limits(sessions: SessionMaker, world:
             )
     async with FakeTelegramAPI(token=TOKEN) as api:
         api.enforce_limits(global_per_second=30, per_chat_per_second=1, per_chat_burst=1)
-        async with Bot(TOKEN, base_url=api.base_url, base_file_url=api.base_file_url) as bot:
-            svc = ReminderService(sessions, TelegramSender(bot), TZ, RULES, per_second=28)
-            report = await svc.run_due(at(date(2026, 12, 28)))
+        limiter = FloodLimiter(30)
+        async with ExtBot(TOKEN, base_url=api.base_url, rate_limiter=limiter) as bot:
+            outbox = Outbox({"telegram": TelegramSender(bot)})
+            report = await ReminderService(sessions, outbox, TZ, RULES).run_due(at(date(2026, 12, 28)))
         assert report.sent == 44 and api.stats.rate_limited == 0 and api.stats.duplicates == 0
         assert api.stats.delivered == 44
+        first, last = api.messages()[0].monotonic, api.messages()[-1].monotonic
+        assert last - first >= (44 - 3) / 30 * 0.95  # paced, not sent in a burst
 
 
 async def test_reminder_numbers_agree_with_the_summary(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.dialog import Button, Reply
+from bot.outbox import Outbox, Outcome
 from bot.wecom.client import WeComClient, WeComError
 from bot.wecom.outbound import Pressed, WeComSender, cards_for, split_text
 from bot.wecom.pacing import WECOM_LIMITS, Pacer
@@ -216,7 +217,7 @@ async def test_sender_greys_the_pressed_card_and_sends_the_rest(tmp_path: Path) 
         assert api.uploads[document.body["file"]["media_id"]].filename == "督查情况汇报.docx"
 
 
-async def test_sender_marks_unreachable_members_and_routes_replies_to_others() -> None:
+async def test_sender_marks_unreachable_members_and_the_outbox_routes_replies_to_others() -> None:
     blocked: list[str] = []
     forwarded: list[tuple[str, str, str]] = []
 
@@ -224,26 +225,28 @@ async def test_sender_marks_unreachable_members_and_routes_replies_to_others() -
         blocked.append(user)
 
     class Telegram:
-        async def send(self, channel: str, external_id: str, text: str, buttons: list[list[Button]]) -> str:
-            forwarded.append((channel, external_id, text))
+        async def send(self, channel: str, external_id: str, reply: Reply) -> Outcome:
+            forwarded.append((channel, external_id, reply.text))
             return "sent"
 
     async with FakeWeCom() as api, client_for(api) as client:
-        sender = WeComSender(client, on_unreachable=unreachable, forward=Telegram())  # type: ignore[arg-type]
+        sender = WeComSender(client, on_unreachable=unreachable)
+        outbox = Outbox({"wecom": sender, "telegram": Telegram()})
         replies = [
             Reply("已退回"),
             Reply("请修改", to=("wecom", "WangWu")),
             Reply("请修改", to=("telegram", "42")),
             Reply("好的"),
         ]
-        assert await sender.deliver(USER, replies) == "sent"
+        assert await sender.deliver(USER, [r for r in replies if r.to is None]) == "sent"
+        await outbox.forward(replies)
         assert [(m.touser, m.text) for m in api.messages()] == [
             (USER, "已退回"),
-            ("WangWu", "请修改"),
             (USER, "好的"),
+            ("WangWu", "请修改"),
         ]
         assert forwarded == [("telegram", "42", "请修改")]
+        assert await outbox.send("sms", "1", Reply("?")) == "failed"  # no such channel running
         api.remove_member(USER)
-        assert await sender.send("wecom", USER, "提醒", []) == "blocked"
+        assert await outbox.send("wecom", USER, Reply("提醒")) == "blocked"
         assert blocked == [USER]
-        assert await sender.send("telegram", USER, "提醒", []) == "failed"

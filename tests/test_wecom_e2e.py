@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlmodel import func, select
 
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.wecom import Pacer, WeComChannel
 from storage.db import SessionMaker, transaction
 from storage.models import Identity, Person, ProcessedUpdate
@@ -27,12 +27,8 @@ from tests.test_dialog import TYPED
 INSPECTOR = "100"  # the inspector's WeCom user id in the seeded world
 
 
-@asynccontextmanager
-async def running_wecom(
-    api: FakeWeCom, sessions: SessionMaker, data_dir: Path
-) -> AsyncIterator[WeComChannel]:
-    """The bot's WeCom channel, listening on a free port, talking to the fake."""
-    settings = load_settings(
+def wecom_settings(api: FakeWeCom, data_dir: Path, **extra: Any) -> Settings:
+    return load_settings(
         _env_file=None,
         wecom_corp_id=CORP_ID,
         wecom_agent_id=AGENT_ID,
@@ -41,7 +37,16 @@ async def running_wecom(
         wecom_aes_key=AES_KEY,
         wecom_api_base_url=api.base_url,
         data_dir=data_dir,
+        **extra,
     )
+
+
+@asynccontextmanager
+async def running_wecom(
+    api: FakeWeCom, sessions: SessionMaker, data_dir: Path
+) -> AsyncIterator[WeComChannel]:
+    """The bot's WeCom channel, listening on a free port, talking to the fake."""
+    settings = wecom_settings(api, data_dir)
     dialog = make_dialog(sessions, data_dir)
     # The per-member pace is tested with a fake clock; here a quick walk must not wait on it.
     channel = WeComChannel.from_settings(settings, dialog, pacer=Pacer(((1000, 1.0),)), backoff=0.01)
@@ -248,11 +253,13 @@ async def test_beside_telegram_in_one_process(
     sessions: SessionMaker, world: dict[str, Any], tmp_path: Path
 ) -> None:
     """``archive-bot run`` with both configured: the WeCom server starts with the Telegram
-    Application, reminders go by each recipient's channel, and both stop together."""
+    Application, both channels' senders in one outbox (notifications and reminders go by each
+    recipient's channel), and both stop together."""
     import socket
 
-    from bot.main import build_application, reminder_sender
-    from bot.wecom import ChannelSenders, attach_to_application
+    from bot.dialog import Reply
+    from bot.main import build_application
+    from bot.wecom import attach_to_application
     from tests.fakes.telegram_api import FakeTelegramAPI
     from tests.telegram_harness import TOKEN, settings_for
 
@@ -292,14 +299,55 @@ async def test_beside_telegram_in_one_process(
                 mark = tg.mark()
                 await tg.send_text(100, "/help")
                 await tg.wait_for(lambda c: "/inspect" in (c.body or ""), since=mark)
-                sender = reminder_sender(app)
-                assert isinstance(sender, ChannelSenders)
-                assert await sender.send("wecom", INSPECTOR, "提醒：太平乡尚未提交", []) == "sent"
+                # One outbox for both channels, the one the reminders were given.
+                outbox = app.bot_data["outbox"]
+                assert outbox.channels == ("telegram", "wecom")
+                assert app.bot_data["scheduler"].get_job("prune") is not None  # the one scheduler
+                assert await outbox.send("wecom", INSPECTOR, Reply("提醒：太平乡尚未提交")) == "sent"
                 assert api.texts(INSPECTOR)[-1] == "提醒：太平乡尚未提交"
-                assert await sender.send("sms", "1", "?", []) == "failed"
+                mark = tg.mark()
+                assert await outbox.send("telegram", "100", Reply("提醒：新华乡尚未开始")) == "sent"
+                assert tg.texts(100, since=mark) == ["提醒：新华乡尚未开始"]
             finally:
                 await app.updater.stop()
                 await app.stop()
                 await app.post_shutdown(app)
         with pytest.raises(OSError):
             await api.verify_url()  # the callback server stopped with the Application
+
+
+async def test_alone_with_the_same_background_jobs(
+    sessions: SessionMaker, world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``archive-bot run`` with WeCom only: the callback server, and the background jobs started
+    as beside Telegram (the nightly pruning of processed updates included), until stopped."""
+    import socket
+
+    import bot.wecom.server as server
+    from bot.background import start_background
+
+    started: list[Any] = []
+
+    def spy(*args: Any) -> Any:
+        started.append(start_background(*args))
+        return started[-1]
+
+    monkeypatch.setattr(server, "start_background", spy)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with FakeWeCom() as api:
+        settings = wecom_settings(api, tmp_path, wecom_callback_port=port, reminders_enabled=False)
+        stop = asyncio.Event()
+        running = asyncio.create_task(server.serve(settings, make_dialog(sessions, tmp_path), stop=stop))
+        for _ in range(100):
+            if started:
+                break
+            await asyncio.sleep(0.05)
+        api.callback_url = f"http://127.0.0.1:{port}/wecom/callback"
+        await act(api, lambda: api.send_text(INSPECTOR, "/help"), until=lambda m: "/inspect" in m.text)
+        [scheduler] = started
+        assert scheduler.running and scheduler.get_job("prune") is not None
+        stop.set()
+        await running
+    assert not scheduler.running

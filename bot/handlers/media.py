@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.dialog import Input, Photo
-from bot.handlers.common import deliver, handle, with_retry
+from bot.handlers.common import deliver, handle
 
 
 async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -14,7 +14,7 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     best = update.message.photo[-1]  # the largest size
 
     async def fetch() -> bytes:
-        file = await with_retry(lambda: context.bot.get_file(best.file_id), "get_file")
+        file = await context.bot.get_file(best.file_id)
         return bytes(await file.download_as_bytearray())
 
     photo = Photo(best.file_id, best.file_unique_id, fetch)

@@ -11,8 +11,8 @@ from rich.table import Table
 
 from bot.cli_support import settings_or_exit
 from bot.config import Settings
-from bot.dialog.types import Button
-from bot.reminders.fanout import Outcome
+from bot.dialog.types import Reply
+from bot.outbox import Outbox, Outcome
 from bot.reminders.service import ReminderService, rules_from
 from storage.db import make_engine, make_sessionmaker, upgrade, write_transaction
 from storage.queries.targets import set_year_target, year_targets
@@ -40,7 +40,7 @@ def parse_now(value: str | None, settings: Settings) -> datetime:
 class _Printer:
     """A sender for previews: prints instead of sending."""
 
-    async def send(self, channel: str, external_id: str, text: str, buttons: list[list[Button]]) -> Outcome:
+    async def send(self, channel: str, external_id: str, reply: Reply) -> Outcome:
         return "sent"
 
 
@@ -77,26 +77,28 @@ def run(now: str = typer.Option(None, help="The moment, ISO 8601 (default: now).
         raise typer.Exit(1)
 
     async def go() -> None:
-        from telegram import Bot
         from telegram.error import TelegramError
+        from telegram.ext import ExtBot
 
+        from bot.handlers.flood import FloodLimiter
         from bot.handlers.sender import TelegramSender
 
         engine = make_engine(settings.db_url)
         await upgrade(engine)
-        bot = Bot(
+        bot = ExtBot(
             settings.token or "",
             base_url=settings.telegram_api_base_url,
             base_file_url=settings.telegram_file_base_url,
+            rate_limiter=FloodLimiter(settings.telegram_messages_per_second),
         )
         try:
             async with bot:
                 service = ReminderService(
                     make_sessionmaker(engine),
-                    TelegramSender(bot),
+                    Outbox({"telegram": TelegramSender(bot)}),
                     settings.tz,
                     rules_from(settings),
-                    settings.reminder_rate_per_second,
+                    channels=("telegram",),
                 )
                 report = await service.run_due(moment)
         except TelegramError as exc:

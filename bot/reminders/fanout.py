@@ -1,17 +1,16 @@
-"""Sending planned reminders: each claimed in the log before it is sent, paced within the
-channel's limits, so a crash or a restart neither loses nor doubles one."""
+"""Sending planned reminders: each claimed in the log before it is sent, so a crash or a
+restart neither loses nor doubles one. The fan-out paces nothing: each channel's sender keeps
+its own limits (Telegram's Bot its rate limiter, WeCom its per-member pace)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal, Protocol
 
-from bot.dialog.types import Button
+from bot.dialog.types import Reply
+from bot.outbox import Outcome, Sender
 from bot.reminders.plan import Planned
 from storage.db import SessionMaker, write_transaction
 from storage.queries.people import set_blocked
@@ -19,45 +18,9 @@ from storage.queries.reminders import claim_reminder, finish_reminder
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["sent", "blocked", "failed"]
 # A claim this old without a record of its send belongs to a run that died. Longer than the
-# slowest send (retries and flood-control waits included), so a live run is never overtaken.
+# slowest send (flood-control waits and retries included), so a live run is never overtaken.
 STALE_CLAIM = timedelta(minutes=30)
-
-
-class Sender(Protocol):
-    async def send(
-        self, channel: str, external_id: str, text: str, buttons: list[list[Button]]
-    ) -> Outcome: ...
-
-
-class Pacer:
-    """Spaces sends evenly: at most ``per_second`` overall and one per ``per_chat`` seconds to
-    the same chat. Even spacing, not bursts, is what keeps a bucket-limited API from 429s."""
-
-    def __init__(
-        self,
-        per_second: float,
-        per_chat: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.interval, self.per_chat = 1.0 / per_second, per_chat
-        self.clock, self.sleep = clock, sleep
-        self._next = 0.0
-        self._chats: dict[str, float] = {}
-
-    async def wait(self, chat: str) -> None:
-        now = self.clock()
-        slot = max(now, self._next, self._chats.get(chat, -1e9) + self.per_chat)
-        self._next = slot + self.interval
-        self._chats[chat] = slot
-        if slot > now:
-            await self.sleep(slot - now)
-
-    def hold(self, seconds: float) -> None:
-        """The channel asked to slow down (retry_after): nobody sends before then."""
-        self._next = max(self._next, self.clock() + seconds)
 
 
 @dataclass
@@ -75,7 +38,6 @@ async def fan_out(
     sessions: SessionMaker,
     planned: list[Planned],
     sender: Sender,
-    pacer: Pacer,
     *,
     stale_after: timedelta = STALE_CLAIM,
     workers: int = 8,
@@ -87,7 +49,7 @@ async def fan_out(
 
     async def worker() -> None:
         while not queue.empty():
-            await _one(sessions, queue.get_nowait(), sender, pacer, stale_after, report)
+            await _one(sessions, queue.get_nowait(), sender, stale_after, report)
 
     async with asyncio.TaskGroup() as group:  # one failing worker stops the others, as a crash would
         for _ in range(max(1, min(workers, len(planned)))):
@@ -101,7 +63,6 @@ async def _one(
     sessions: SessionMaker,
     item: Planned,
     sender: Sender,
-    pacer: Pacer,
     stale_after: timedelta,
     report: FanOutReport,
 ) -> None:
@@ -113,7 +74,6 @@ async def _one(
     if claim == "done":
         report.skipped += 1
         return
-    await pacer.wait(f"{who.channel}:{who.external_id}")
     # Once sending starts it is finished and recorded even if this run is being cancelled:
     # only a hard kill between the send and the record can leave a claim to be resent.
     outcome = await asyncio.shield(_send_and_record(sessions, item, sender))
@@ -122,7 +82,7 @@ async def _one(
 
 async def _send_and_record(sessions: SessionMaker, item: Planned, sender: Sender) -> Outcome:
     who = item.recipient
-    outcome = await sender.send(who.channel, who.external_id, item.text, item.buttons)
+    outcome = await sender.send(who.channel, who.external_id, Reply(item.text, item.buttons))
     async with write_transaction(sessions) as session:
         await finish_reminder(session, item.rule, who.person_id, item.occasion, outcome)
         if outcome == "blocked":

@@ -14,7 +14,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
 from bot.config import Settings
-from bot.reminders.fanout import STALE_CLAIM, FanOutReport, Pacer, Sender, fan_out
+from bot.outbox import Sender
+from bot.reminders.fanout import STALE_CLAIM, FanOutReport, fan_out
 from bot.reminders.plan import Planned, plan
 from bot.reminders.rules import ReminderRules
 from storage.db import SessionMaker
@@ -45,16 +46,13 @@ class ReminderService:
         sender: Sender,
         tz: ZoneInfo,
         rules: ReminderRules,
-        per_second: float = 28.0,
         *,
         clock: Callable[[], datetime] = utcnow,
-        pacer: Pacer | None = None,
         workers: int = 8,
         channels: Sequence[str] = CHANNEL_PREFERENCE,
     ) -> None:
         self.workers, self.channels = workers, tuple(channels)
         self.sessions, self.sender, self.tz, self.rules, self.clock = sessions, sender, tz, rules, clock
-        self.pacer = pacer or Pacer(per_second)
         self._running = asyncio.Lock()
 
     @property
@@ -76,7 +74,7 @@ class ReminderService:
         async with self._running:  # one fan-out at a time in this process
             planned = await self.due(now)
             return await fan_out(
-                self.sessions, planned, self.sender, self.pacer, stale_after=stale_after, workers=self.workers
+                self.sessions, planned, self.sender, stale_after=stale_after, workers=self.workers
             )
 
     def schedule(self, scheduler: AsyncIOScheduler, start_in: float = 5.0) -> None:

@@ -12,10 +12,9 @@ from bot.wecom.client import WeComClient, WeComError
 from bot.wecom.crypto import CryptoError, WeComCrypto
 from bot.wecom.outbound import Pressed, WeComSender
 from bot.wecom.pacing import Pacer
-from bot.wecom.server import ChannelSenders, WeComChannel, attach_to_application, run_wecom, serve
+from bot.wecom.server import WeComChannel, attach_to_application, run_wecom, serve
 
 __all__ = [
-    "ChannelSenders",
     "CryptoError",
     "Pacer",
     "Pressed",

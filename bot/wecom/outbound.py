@@ -10,8 +10,9 @@
 - A notice (Telegram's toast) is sent as text when a press produced nothing else.
 - Files and pictures are uploaded (``media/upload``) and sent as ``file``/``image``.
 - Every message to a member waits for the per-member pace (30 a minute, 1000 an hour).
-- A reply addressed to someone else (``Reply.to``) goes to them: on WeCom directly, on another
-  channel through ``forward``."""
+
+Replies addressed to someone else (``Reply.to``) are the outbox's (``bot.outbox``), which hands
+those for WeCom members back to ``send``."""
 
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ import mimetypes
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from bot.dialog.types import Button, Reply
 from bot.i18n import t
+from bot.outbox import Outcome
 from bot.wecom.client import JSON, WeComClient, WeComError
 from bot.wecom.pacing import Pacer
 
@@ -39,16 +41,6 @@ SUBTITLE_CHARS = 160  # sub_title_text
 LABEL_CHARS = 20
 REPLACE_CHARS = 20  # the grey button of a pressed card
 REMEMBERED_CARDS = 4096
-
-Outcome = Literal["sent", "blocked", "failed"]
-
-
-class Forward(Protocol):
-    """A sender on another channel (the reminders' ``Sender``: Telegram's, for instance)."""
-
-    async def send(
-        self, channel: str, external_id: str, text: str, buttons: list[list[Button]]
-    ) -> Outcome: ...
 
 
 @dataclass(frozen=True)
@@ -145,42 +137,22 @@ class WeComSender:
         *,
         locale: str | None = None,
         on_unreachable: Callable[[str], Awaitable[None]] | None = None,
-        forward: Forward | None = None,
     ) -> None:
         self.client = client
         self.pacer = pacer if pacer is not None else Pacer()
         self.locale = locale
         self.on_unreachable = on_unreachable
-        self.forward = forward
         self._labels: OrderedDict[str, dict[str, str]] = OrderedDict()
 
-    # The reminders' Sender protocol ----------------------------------------------------------
+    # The outbox's sender: notifications and reminders -----------------------------------------
 
-    async def send(self, channel: str, external_id: str, text: str, buttons: list[list[Button]]) -> Outcome:
-        if channel != CHANNEL:
-            return "failed"
-        return await self.deliver(external_id, [Reply(text, buttons)])
+    async def send(self, channel: str, external_id: str, reply: Reply) -> Outcome:
+        return await self.deliver(external_id, [reply])
 
     # Replies ---------------------------------------------------------------------------------
 
     async def deliver(self, user: str, replies: list[Reply], pressed: Pressed | None = None) -> Outcome:
-        """Send the replies of one input in order; the outcome for ``user`` themself."""
-        outcome: Outcome = "sent"
-        mine: list[Reply] = []
-        for reply in replies:
-            to = reply.to
-            if to is None or to == (CHANNEL, user):
-                mine.append(reply)
-                continue
-            if mine:  # keep the order: what was said to the sender so far goes first
-                outcome = _worse(outcome, await self._guarded(user, mine, pressed))
-                mine, pressed = [], None
-            await self._to_other(to, reply)
-        if mine:
-            outcome = _worse(outcome, await self._guarded(user, mine, pressed))
-        return outcome
-
-    async def _guarded(self, user: str, replies: list[Reply], pressed: Pressed | None) -> Outcome:
+        """Send the replies of one input to ``user`` in order (after greying out the pressed card)."""
         try:
             await self._deliver(user, replies, pressed)
         except WeComError as exc:
@@ -192,15 +164,6 @@ class WeComSender:
             log.warning("sending to WeCom member %s failed: %s", user, exc)
             return "failed"
         return "sent"
-
-    async def _to_other(self, to: tuple[str, str], reply: Reply) -> None:
-        channel, external_id = to
-        if channel == CHANNEL:
-            await self._guarded(external_id, [replace(reply, to=None, edit=False)], None)
-        elif self.forward is not None:
-            await self.forward.send(channel, external_id, reply.text, reply.buttons)
-        else:
-            log.warning("a message for %s:%s was not sent: that channel is not running", channel, external_id)
 
     async def _deliver(self, user: str, replies: list[Reply], pressed: Pressed | None) -> None:
         visible = [r for r in replies if r.text or r.buttons or r.file is not None]
@@ -277,8 +240,3 @@ class WeComSender:
         self._labels[card["task_id"]] = {b["key"]: b["text"] for b in buttons}
         while len(self._labels) > REMEMBERED_CARDS:
             self._labels.popitem(last=False)
-
-
-def _worse(a: Outcome, b: Outcome) -> Outcome:
-    order = {"sent": 0, "failed": 1, "blocked": 2}
-    return a if order[a] >= order[b] else b

@@ -18,14 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.dialog import Button, Reply, Who
+from bot.background import start_background
+from bot.dialog import Reply, Who
 from bot.dialog.core import Dialog
 from bot.i18n import t
 from bot.ordering import KeyedLocks
+from bot.outbox import Outbox
 from bot.wecom.client import WeComClient
 from bot.wecom.crypto import CryptoError, WeComCrypto
 from bot.wecom.inbound import MAX_BODY, BadCallback, Message, parse_envelope, parse_message, to_input
-from bot.wecom.outbound import CHANNEL, Forward, Outcome, Pressed, WeComSender
+from bot.wecom.outbound import CHANNEL, Pressed, WeComSender
 from bot.wecom.pacing import Pacer
 
 if TYPE_CHECKING:
@@ -46,11 +48,16 @@ class WeComChannel:
         crypto: WeComCrypto,
         client: WeComClient,
         sender: WeComSender,
+        outbox: Outbox | None = None,
         *,
         path: str = "/wecom/callback",
         max_body: int = MAX_BODY,
     ) -> None:
+        """The channel's sender joins ``outbox`` (a new one if none), through which replies
+        addressed to others go."""
         self.dialog, self.crypto, self.client, self.sender = dialog, crypto, client, sender
+        self.outbox = outbox if outbox is not None else Outbox()
+        self.outbox.add(CHANNEL, sender)
         self.path, self.max_body = path, max_body
         self.locks = KeyedLocks()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -62,9 +69,9 @@ class WeComChannel:
         cls,
         settings: Settings,
         dialog: Dialog,
+        outbox: Outbox | None = None,
         *,
         pacer: Pacer | None = None,
-        forward: Forward | None = None,
         **client_options: Any,
     ) -> WeComChannel:
         assert settings.wecom_enabled, "the WECOM_* settings are needed to build the WeCom channel"
@@ -81,13 +88,13 @@ class WeComChannel:
         async def unreachable(user: str) -> None:
             await dialog.mark_blocked(CHANNEL, user)
 
-        sender = WeComSender(client, pacer, locale=dialog.locale, on_unreachable=unreachable, forward=forward)
+        sender = WeComSender(client, pacer, locale=dialog.locale, on_unreachable=unreachable)
         crypto = WeComCrypto(
             settings.wecom_token.get_secret_value(),
             settings.wecom_aes_key.get_secret_value(),
             settings.wecom_corp_id,
         )
-        return cls(dialog, crypto, client, sender, path=settings.wecom_callback_path)
+        return cls(dialog, crypto, client, sender, outbox, path=settings.wecom_callback_path)
 
     # The web application ---------------------------------------------------------------------
 
@@ -181,7 +188,8 @@ class WeComChannel:
         pressed = None
         if inp.kind == "button" and message.response_code:
             pressed = Pressed(message.task_id, message.event_key, message.response_code)
-        await self.sender.deliver(message.user, replies, pressed)
+        await self.sender.deliver(message.user, [r for r in replies if r.to is None], pressed)
+        await self.outbox.forward(replies)
 
     async def drain(self, timeout: float = DRAIN_SECONDS) -> None:  # noqa: ASYNC109
         """Wait for the callbacks being handled (at shutdown, or in tests)."""
@@ -217,72 +225,38 @@ def _b64(value: str) -> str:
 # Running ----------------------------------------------------------------------------------------
 
 
-async def serve(settings: Settings, dialog: Dialog, stop: asyncio.Event | None = None) -> None:
-    """WeCom alone: the callback server and the reminders, until SIGINT/SIGTERM (or ``stop``)."""
+async def serve(
+    settings: Settings, dialog: Dialog, outbox: Outbox | None = None, stop: asyncio.Event | None = None
+) -> None:
+    """WeCom alone: the callback server and the background jobs, until SIGINT/SIGTERM (or ``stop``)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError, RuntimeError):  # no signal handlers off the main thread
             loop.add_signal_handler(sig, stop.set)
-    channel = WeComChannel.from_settings(settings, dialog)
+    channel = WeComChannel.from_settings(settings, dialog, outbox)
     await channel.start(settings.wecom_callback_host, settings.wecom_callback_port)
-    scheduler = _start_reminders(settings, dialog, channel.sender)
+    scheduler = start_background(settings, dialog, channel.outbox)
     try:
         await stop.wait()
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=False)
         await channel.stop()
         await dialog.close()
 
 
-def run_wecom(settings: Settings, dialog: Dialog) -> None:
-    asyncio.run(serve(settings, dialog))
+def run_wecom(settings: Settings, dialog: Dialog, outbox: Outbox | None = None) -> None:
+    asyncio.run(serve(settings, dialog, outbox))
 
 
-def _start_reminders(settings: Settings, dialog: Dialog, sender: WeComSender) -> Any:
-    if not getattr(settings, "reminders_enabled", False):
-        return None
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-    from bot.reminders.service import ReminderService, rules_from
-
-    service = ReminderService(
-        dialog.sessions,
-        sender,
-        settings.tz,
-        rules_from(settings),
-        settings.reminder_rate_per_second,
-        channels=("wecom",),
-    )
-    scheduler = AsyncIOScheduler(timezone=settings.tz)
-    service.schedule(scheduler)
-    scheduler.start()
-    return scheduler
-
-
-class ChannelSenders:
-    """The reminders' sender for several channels at once: each message by its own channel."""
-
-    def __init__(self, **senders: Forward) -> None:
-        self.senders = senders
-
-    async def send(self, channel: str, external_id: str, text: str, buttons: list[list[Button]]) -> Outcome:
-        sender = self.senders.get(channel)
-        if sender is None:
-            log.warning("no %s channel running for a message to %s", channel, external_id)
-            return "failed"
-        return await sender.send(channel, external_id, text, buttons)
-
-
-def attach_to_application(app: Application, settings: Settings, dialog: Dialog) -> WeComChannel:
-    """Run the WeCom callback server beside Telegram, in the Application's own event loop:
-    started before the Application's ``post_init`` (which may look for ``bot_data["wecom"]``),
-    stopped before its ``post_shutdown`` disposes of the database engine."""
-    from bot.handlers.sender import TelegramSender
-
-    channel = WeComChannel.from_settings(settings, dialog, forward=TelegramSender(app.bot))
-    app.bot_data["wecom"] = channel
+def attach_to_application(
+    app: Application, settings: Settings, dialog: Dialog, outbox: Outbox | None = None
+) -> WeComChannel:
+    """Run the WeCom callback server beside Telegram, in the Application's own event loop, its
+    sender in the Application's outbox: started before the Application's ``post_init`` (which
+    starts the background jobs on every channel of the outbox), stopped before its
+    ``post_shutdown`` disposes of the database engine."""
+    channel = WeComChannel.from_settings(settings, dialog, outbox or app.bot_data["outbox"])
     post_init, post_shutdown = app.post_init, app.post_shutdown
 
     async def init(application: Application) -> None:

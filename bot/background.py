@@ -1,0 +1,28 @@
+"""The bot's background jobs, on its one scheduler (APScheduler, in the bot's event loop):
+forgetting old processed update ids every night, and the reminders. Started the same way
+whichever channels run."""
+
+from __future__ import annotations
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.config import Settings
+from bot.dialog.core import Dialog
+from bot.outbox import Outbox
+from bot.reminders.service import ReminderService, rules_from
+
+
+def start_background(settings: Settings, dialog: Dialog, outbox: Outbox) -> AsyncIOScheduler:
+    """Start the jobs (call it in the running event loop); ``shutdown()`` the result to stop."""
+    scheduler = AsyncIOScheduler(timezone=settings.tz)
+    scheduler.add_job(dialog.prune, CronTrigger(hour=3, minute=17, timezone=settings.tz), id="prune")
+    if settings.reminders_enabled:
+        # The jobs come from the settings and the database, which stays the source of truth:
+        # a restart rebuilds them.
+        service = ReminderService(
+            dialog.sessions, outbox, settings.tz, rules_from(settings), channels=outbox.channels
+        )
+        service.schedule(scheduler)
+    scheduler.start()
+    return scheduler
