@@ -33,6 +33,14 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 SessionMaker = async_sessionmaker[AsyncSession]
 
+# Connections a process keeps open. More turns than this at once wait for one (no turn holds
+# two), which costs less than opening connections for a moment and closing them again.
+POOL_SIZE = 10
+# A connection goes back to the pool with no transaction open: sessions end theirs (commit,
+# rollback, or close, which rolls back), and so does closing a Connection. The pool's own
+# "rollback on return" would be one more round trip a turn, for nothing.
+RESET_ON_RETURN = None
+
 
 def sqlite_pragmas(dbapi_conn: Any, _record: Any, busy_timeout_ms: int = 10_000) -> None:
     cur = dbapi_conn.cursor()
@@ -53,6 +61,12 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # A fixed set of connections, kept open: a connection made for a busy moment and closed
+        # after it (the pool's "overflow") costs a thread and the pragmas each time, more than
+        # the turn it serves. One writes at a time anyway; the others read.
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_reset_on_return", RESET_ON_RETURN)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         event.listen(engine.sync_engine, "before_cursor_execute", _only_the_writer_writes)
@@ -60,6 +74,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "rollback", _end_turn)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", 0)
+    kwargs.setdefault("pool_reset_on_return", RESET_ON_RETURN)
     return create_async_engine(url, **kwargs)
 
 

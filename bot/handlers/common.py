@@ -18,7 +18,7 @@ from bot.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-TYPING_AFTER = 0.8  # seconds before "typing…" is shown on a slow reply
+TYPING_AFTER = 2.0  # seconds before "typing…" is shown: a reply that slow is a document being made
 
 
 def dialog_of(context: ContextTypes.DEFAULT_TYPE) -> Dialog:
