@@ -34,6 +34,7 @@ app.add_typer(deadline_app, name="deadline")
 app.add_typer(wecom_app, name="wecom")
 app.command("report")(reports_cli.report)
 app.command("export")(reports_cli.export)
+app.add_typer(reports_cli.team_app, name="team")
 
 err = Console(stderr=True, soft_wrap=True)
 

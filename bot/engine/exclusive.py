@@ -131,7 +131,11 @@ def overlaps(checklist: Checklist) -> list[Any]:
             found = example(checklist, checklist.condition(a), checklist.condition(b))
             if found is not None:
                 problems.append(
-                    Problem("report", f"{a}, {b}", "exclusive_overlap", {"first": a, "second": b,
-                                                                        "answers": _show(found)})
+                    Problem(
+                        "report",
+                        f"{a}, {b}",
+                        "exclusive_overlap",
+                        {"first": a, "second": b, "answers": _show(found)},
+                    )
                 )
     return problems

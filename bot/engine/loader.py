@@ -575,8 +575,16 @@ class _Validator:
                     continue
                 found = self._ref(ref, "report", g.key, name, None)
                 if found is not None and found.type not in NUMERIC_TYPES:
-                    add("report", g.key, "cond_type", field=name, ref=ref, qtype=found.type.value, op=name,
-                        value=_show(ref))
+                    add(
+                        "report",
+                        g.key,
+                        "cond_type",
+                        field=name,
+                        ref=ref,
+                        qtype=found.type.value,
+                        op=name,
+                        value=_show(ref),
+                    )
             for ref in g.evidence:
                 self._ref(ref, "report", g.key, "evidence", None)
         named = [("targets.township", report.targets.township)] if report.targets else []
