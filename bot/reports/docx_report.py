@@ -81,7 +81,7 @@ class ReportOptions:
 
 @dataclass
 class Block:
-    kind: str  # title | addressee | body | h1 | h2 | signature | date | table
+    kind: str  # title | addressee | body | h1 | h2 | signature | date | appendix (its heading) | table
     text: str
     rows: list[list[str]] = field(default_factory=list)  # a table's: the header first
 
@@ -285,9 +285,11 @@ class _Writer:
             if s.completion_met
             else self.t("target.short", target=target, need=s.completion_needed)
         )
-        text = self.t("target.township", total=s.total, share=percent(s.completion), verdict=verdict)
         missing = s.total - len(s.counted)
-        return text + (self.t("target.township_partial", n=missing) if missing else "")
+        partial = self.t("target.township_partial", n=missing) if missing else ""
+        return self.t(
+            "target.township", total=s.total, share=percent(s.completion), verdict=verdict, partial=partial
+        )
 
     def village_target(self) -> str:
         s = self.s
@@ -377,7 +379,7 @@ class _Writer:
 
     def appendix(self) -> None:
         s = self.s
-        self.out.add("h1", self.t("h1_appendix"))
+        self.out.add("appendix", self.t("h1_appendix"))
         if s.total > self.o.appendix_limit:
             self.out.add("body", self.t("appendix.too_many", n=s.total, limit=self.o.appendix_limit))
             return
@@ -538,7 +540,7 @@ def _footers(doc: DocumentObject) -> None:
 
 
 # Column widths of the appendix, in twentieths of a point (the type area is 156 mm ≈ 8845).
-APPENDIX_WIDTHS = (500, 1150, 1150, 800, 900, 1100, 500, 2745)
+APPENDIX_WIDTHS = (450, 900, 1000, 750, 800, 1150, 450, 3345)
 
 
 def _table(doc: DocumentObject, rows: list[list[str]]) -> None:
@@ -600,8 +602,9 @@ def build_document(text: ReportText) -> DocumentObject:
             _set_fonts(p.add_run(block.text), TITLE_FONT, TITLE_SIZE)
             doc.add_paragraph()  # one blank line between the title and the addressee
             continue
-        if block.kind == "h1":
+        if block.kind in ("h1", "appendix"):
             p = doc.add_paragraph(style="Heading 1")
+            p.paragraph_format.page_break_before = block.kind == "appendix"
             font = H1_FONT
         elif block.kind == "h2":
             p = doc.add_paragraph(style="Heading 2")
@@ -613,7 +616,7 @@ def build_document(text: ReportText) -> DocumentObject:
             font = BODY_FONT
         _pitch(p)
         fmt = p.paragraph_format
-        if block.kind in ("body", "h1", "h2"):
+        if block.kind in ("body", "h1", "h2", "appendix"):
             fmt.first_line_indent = INDENT
         elif block.kind == "signature":
             # GB/T 9704 7.3.5.2: the date two characters in from the right, its first

@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from fpdf import FPDF
+from fpdf.enums import WrapMode, XPos, YPos
 
 from bot.reports.docx_report import APPENDIX_WIDTHS, ReportText
 
@@ -73,7 +74,11 @@ def _table(pdf: _Pdf, rows: list[list[str]]) -> None:
 
     def draw(values: list[str]) -> None:
         lines: list[list[str]] = [
-            list(pdf.multi_cell(w - 1, TABLE_LINE_MM, v or " ", dry_run=True, output="LINES"))  # type: ignore[arg-type]
+            list(  # type: ignore[call-overload]
+                pdf.multi_cell(
+                    w - 1, TABLE_LINE_MM, v or " ", dry_run=True, output="LINES", wrapmode=WrapMode.CHAR
+                )
+            )
             for v, w in zip(values, widths, strict=True)
         ]
         height = max(len(x) for x in lines) * TABLE_LINE_MM + 1
@@ -93,6 +98,12 @@ def _table(pdf: _Pdf, rows: list[list[str]]) -> None:
         draw(values)
 
 
+def _lines(pdf: _Pdf, height: float, text: str, align: str = "L") -> None:
+    """A paragraph across the type area; the next starts at the left margin below it."""
+    # Chinese breaks between any two characters (and keeps the indent's full-width spaces).
+    pdf.multi_cell(0, height, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=WrapMode.CHAR)
+
+
 def write_pdf(text: ReportText, path: Path) -> Path:
     """Typeset the report's paragraphs as a PDF in ``path``; PdfUnavailable if it cannot."""
     pdf = _document()
@@ -100,14 +111,16 @@ def write_pdf(text: ReportText, path: Path) -> Path:
     for block in text.blocks:
         if block.kind == "title":
             pdf.set_font("serif", size=TITLE_PT)
-            pdf.multi_cell(0, 11, block.text, align="C")
+            _lines(pdf, 11, block.text, align="C")
             pdf.ln(LINE_MM)
-        elif block.kind == "h1":
+        elif block.kind in ("h1", "appendix"):
+            if block.kind == "appendix":
+                pdf.add_page()
             pdf.set_font("sans", size=BODY_PT)
-            pdf.multi_cell(0, LINE_MM, INDENT + block.text)
+            _lines(pdf, LINE_MM, INDENT + block.text)
         elif block.kind == "h2":
             pdf.set_font("sans", size=BODY_PT - 0.5)
-            pdf.multi_cell(0, LINE_MM, INDENT + block.text)
+            _lines(pdf, LINE_MM, INDENT + block.text)
         elif block.kind == "table":
             if block.rows:
                 _table(pdf, block.rows)
@@ -115,11 +128,11 @@ def write_pdf(text: ReportText, path: Path) -> Path:
             pdf.set_font("serif", size=BODY_PT)
             if block.kind == "signature":
                 pdf.ln(LINE_MM)
-            pdf.multi_cell(0, LINE_MM, block.text + "\u3000\u3000", align="R")
+            _lines(pdf, LINE_MM, block.text + "\u3000\u3000", align="R")
         else:
             pdf.set_font("serif", size=BODY_PT)
             indent = "" if block.kind == "addressee" else INDENT
-            pdf.multi_cell(0, LINE_MM, indent + block.text)
+            _lines(pdf, LINE_MM, indent + block.text)
     pdf.set_title(text.blocks[0].text if text.blocks else "")
     pdf.set_lang("zh-CN")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -185,16 +185,17 @@ async def area_tree(session: AsyncSession) -> dict[int, tuple[str, int | None]]:
 
 
 async def scope_root_name(session: AsyncSession, scope: Scope) -> str | None:
-    """The name of the one area all of the scope lies in (the top of ``area_ids``), if any."""
-    if scope.area_ids is None:
-        return None
+    """The name of the one area all of the scope lies in (the top of ``area_ids``; for
+    everything, the registry's one top area — the city — if there is one)."""
     ar = table(Area)
-    rows = (
-        await (await session.connection()).execute(
-            select(ar.c.id, ar.c.name, ar.c.parent_id).where(ar.c.id.in_(sorted(scope.area_ids)))
-        )
-    ).all()
-    tops = [r for r in rows if r.parent_id not in scope.area_ids]
+    stmt = select(ar.c.id, ar.c.name, ar.c.parent_id)
+    if scope.area_ids is not None:
+        stmt = stmt.where(ar.c.id.in_(sorted(scope.area_ids)))
+    elif scope.township_ids is not None:
+        return None
+    rows = (await (await session.connection()).execute(stmt)).all()
+    inside = scope.area_ids if scope.area_ids is not None else {r.id for r in rows}
+    tops = [r for r in rows if r.parent_id not in inside]
     return tops[0].name if len(tops) == 1 else None
 
 
