@@ -21,6 +21,9 @@ YEAR_BUTTON = "本年度"
 TYPED: dict[str, tuple[str, Any]] = {
     "leader_named": ("是", True),
     "target_management": ("没有", False),
+    "top_leader": ("是", True),
+    "filing_team": ("否", False),
+    "filing_staff": ("两个", 2),
     "has_room": ("有", True),
     "room_standard": ("对", True),
     "room_mixed": ("否", False),
@@ -33,9 +36,11 @@ TYPED: dict[str, tuple[str, Any]] = {
     "archivist_trained": ("未", False),
     "archivist_is_secretary": ("不是", False),
     "archivist_changes": ("2", 2),
+    "guidance_asked": ("有", True),
     "has_funding": ("有", True),
     "funding_amount": ("0.5万元", 5000),
     "filed_up_to": ("二〇〇六年", 2006),
+    "filed_quality": ("基本符合", "fair"),
     "annual_task_done": ("否", False),
     "work_state": ("2", "in_progress"),
     "filing_progress": ("八成", 80),
@@ -224,7 +229,7 @@ async def test_cancel_keeps_the_draft_and_resume_continues(world: dict[str, Any]
     c2 = Chat(make_dialog(world["sessions"], world["data_dir"]), c.who)
     await start(world, c2)
     assert "继续上次的检查" in c2.text and "已答 3/" in c2.text
-    assert await current_key(world) == "room_standard"
+    assert await current_key(world) == "filing_team"
 
 
 async def test_multi_choice_toggles_then_done(world: dict[str, Any]) -> None:

@@ -74,8 +74,8 @@ def _table(pdf: _Pdf, rows: list[list[str]]) -> None:
 
     def draw(values: list[str]) -> None:
         lines: list[list[str]] = [
-            list(  # type: ignore[call-overload]
-                pdf.multi_cell(
+            list(
+                pdf.multi_cell(  # type: ignore[arg-type]
                     w - 1, TABLE_LINE_MM, v or " ", dry_run=True, output="LINES", wrapmode=WrapMode.CHAR
                 )
             )
