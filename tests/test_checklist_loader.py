@@ -95,6 +95,7 @@ def test_sections_in_order() -> None:
         "归档",
         "村(社区)",
         "合格证",
+        "工作机制",
         "照片与备注",
     ]
 

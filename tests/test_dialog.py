@@ -229,7 +229,7 @@ async def test_cancel_keeps_the_draft_and_resume_continues(world: dict[str, Any]
     c2 = Chat(make_dialog(world["sessions"], world["data_dir"]), c.who)
     await start(world, c2)
     assert "继续上次的检查" in c2.text and "已答 3/" in c2.text
-    assert await current_key(world) == "filing_team"
+    assert await current_key(world) == "room_standard"
 
 
 async def test_multi_choice_toggles_then_done(world: dict[str, Any]) -> None:

@@ -143,9 +143,11 @@ class _Writer:
         if form == "silent":
             return ""
         g = self.rules.group(key)
+        if form == "none" and cov.everywhere and self.has(f"group.{key}.every"):
+            form = "every"  # every township in scope inspected, none in the group: 各乡镇都…
         own = f"group.{key}.{form}"
         template = own if self.has(own) else f"generic.{g.polarity}.{form}"
-        if not self.has(own) and form == "none" and self.has(f"group.{key}.some"):
+        if not self.has(own) and form == "none" and g.polarity == "good":
             return ""  # a practice not found is not a claim worth making
         params: dict[str, object] = {
             "names": self.names(cov.members),
@@ -209,7 +211,7 @@ class _Writer:
         elif submitted:
             coverage = self.t("coverage", submitted=submitted, rest="".join(rest))
         else:
-            coverage = self.t("coverage_none", rest="".join(rest)) if rest else ""
+            coverage = self.t("coverage_none", rest="".join(rest).lstrip("；; ")) if rest else ""
         targets = {
             "year": s.year,
             "township_target": percent(s.target.township_target),

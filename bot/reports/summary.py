@@ -117,12 +117,13 @@ class Coverage:
 
     @property
     def form(self) -> str:
-        """``silent`` (no answer tells), ``none``, ``some`` or ``all`` (of those checked)."""
+        """``silent`` (no answer tells), ``none`` (of those checked), ``all`` (every township
+        in scope was inspected and is in it) or ``some`` (named)."""
         if not self.checked:
             return "silent"
         if not self.members:
             return "none"
-        return "all" if len(self.members) == self.checked else "some"
+        return "all" if len(self.members) == self.checked == self.total else "some"
 
     @property
     def everywhere(self) -> bool:
