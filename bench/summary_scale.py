@@ -11,11 +11,16 @@ core as an administrator who sees everything:
 * ``/report`` (the Word document) — target < 10 s.
 
     python -m bench.summary_scale [--townships 40000] [--years 3] [--db sqlite|postgresql|both]
-                                  [--fresh] [--runs 5]
+                                  [--fresh] [--runs 5] [--clean]
 
-The generated data is kept (a SQLite file under the temp folder, a PostgreSQL schema)
-and reused by the next run with the same size; ``--fresh`` generates it again.
-PostgreSQL is the test server (``TEST_POSTGRES_URL``, default 127.0.0.1:5432/test).
+Each submitted inspection's report facts are computed as the bot computes them when it is
+submitted (``bot.reports.facts.compute``) and stored with it, so the first summary in a
+fresh process reads what a real database holds.
+
+The generated data is kept (``bench-summary-*.sqlite3`` in the temp folder, the PostgreSQL
+schema ``bench_summary``) and reused by the next run with the same size; ``--fresh``
+generates it again, ``--clean`` removes both and exits. PostgreSQL is the test server
+(``TEST_POSTGRES_URL``, default 127.0.0.1:5432/test).
 """
 
 from __future__ import annotations
@@ -38,12 +43,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.dialog import Dialog, Input, Who
 from bot.engine import builtin_checklist
+from bot.reports.facts import compute, row, rules_digest, rules_for
 from storage.db import make_engine, make_sessionmaker, upgrade, write_transaction
 from storage.models import (
     Answer,
     Area,
     Identity,
     Inspection,
+    InspectionFact,
     Person,
     Township,
     YearTarget,
@@ -92,6 +99,11 @@ def _answers(rng: random.Random, year: int) -> dict[str, Any]:
         "villages_established": rng.randint(0, total),
         "village_kinds": rng.sample(["tax_reform", "land_contract", "other"], rng.randint(0, 3)),
         "certificate": rng.random() < 0.3,
+        "top_leader": rng.random() < 0.6,
+        "filing_team": rng.random() < 0.4,
+        "filing_staff": rng.choices([0, 1, 2, 3], [3, 4, 2, 1])[0],
+        "guidance_asked": rng.random() < 0.5,
+        "filed_quality": rng.choices(["good", "fair", "poor"], [3, 5, 2])[0],
     }
     if has_room:
         a["room_standard"] = rng.random() < 0.6
@@ -188,6 +200,8 @@ async def generate(engine: AsyncEngine, townships: int, years: int, this_year: i
         )
         inspections: list[dict[str, Any]] = []
         answers: list[dict[str, Any]] = []
+        facts: list[dict[str, Any]] = []
+        digest = rules_digest(cl, rules_for(cl))
         inspection_id = 0
         for year in range(this_year - years + 1, this_year + 1):
             for town in towns:
@@ -213,7 +227,10 @@ async def generate(engine: AsyncEngine, townships: int, years: int, this_year: i
                         "submitted_at": stamp if status != "draft" else None,
                     }
                 )
-                for key, value in _answers(rng, year).items():
+                given = _answers(rng, year)
+                if status == "submitted":  # as the bot keeps them when an inspection is submitted
+                    facts.append(row(inspection_id, stamp, digest, compute(cl, given, year)))
+                for key, value in given.items():
                     answers.append(
                         {
                             "inspection_id": inspection_id,
@@ -226,6 +243,7 @@ async def generate(engine: AsyncEngine, townships: int, years: int, this_year: i
                     )
         await _bulk(conn, Inspection, inspections)
         await _bulk(conn, Answer, answers)
+        await _bulk(conn, InspectionFact, facts)
         await _bulk(
             conn,
             YearTarget,
@@ -250,15 +268,17 @@ async def generate(engine: AsyncEngine, townships: int, years: int, this_year: i
             await conn.execute(text("ANALYZE"))
         else:
             await conn.execute(text("ANALYZE"))
-        await conn.execute(text("CREATE TABLE bench_marker (townships INTEGER, years INTEGER)"))
-        await conn.execute(text("INSERT INTO bench_marker VALUES (:t, :y)"), {"t": townships, "y": years})
+        await conn.execute(text("CREATE TABLE bench_marker_facts (townships INTEGER, years INTEGER)"))
+        await conn.execute(
+            text("INSERT INTO bench_marker_facts VALUES (:t, :y)"), {"t": townships, "y": years}
+        )
     print(f"  generated {len(towns):,} townships, {len(inspections):,} inspections, {len(answers):,} answers")
 
 
 async def _ready(engine: AsyncEngine, townships: int, years: int) -> bool:
     try:
         async with engine.connect() as conn:
-            row = (await conn.execute(text("SELECT townships, years FROM bench_marker"))).first()
+            row = (await conn.execute(text("SELECT townships, years FROM bench_marker_facts"))).first()
     except Exception:
         return False
     return row is not None and tuple(row) == (townships, years)
@@ -308,8 +328,9 @@ async def measure(name: str, url: str, args: argparse.Namespace, **engine_args: 
         print(f"  generation took {time.perf_counter() - started:.1f} s")
     else:
         await upgrade(engine)  # data kept from an earlier run: bring its schema up to date
+    folder = tempfile.TemporaryDirectory(prefix="bench-summary-")  # the report's files; removed after
     try:
-        dialog = Dialog(make_sessionmaker(engine), data_dir=Path(tempfile.mkdtemp()), tz=TZ)
+        dialog = Dialog(make_sessionmaker(engine), data_dir=Path(folder.name), tz=TZ)
         who = Who("bench", "admin", "全国管理员")
 
         async def say(command: str) -> None:
@@ -334,6 +355,7 @@ async def measure(name: str, url: str, args: argparse.Namespace, **engine_args: 
         report, _ = await _timed(0, lambda: say(f"/report {this_year}"))
     finally:
         await engine.dispose()
+        folder.cleanup()
     r = {
         "baseline": base,
         "summary": summary,
@@ -394,7 +416,25 @@ def _reachable(url: str) -> bool:
         return False
 
 
+async def clean() -> None:
+    """Remove what the benchmark keeps between runs: the SQLite files and the schema."""
+    for path in Path(tempfile.gettempdir()).glob("bench-summary-*.sqlite3*"):
+        path.unlink(missing_ok=True)
+        print(f"removed {path}")
+    if _reachable(PG_URL):
+        admin = make_engine(PG_URL)
+        try:
+            async with admin.begin() as conn:
+                await conn.execute(text("DROP SCHEMA IF EXISTS bench_summary CASCADE"))
+            print("dropped the PostgreSQL schema bench_summary")
+        finally:
+            await admin.dispose()
+
+
 async def main(args: argparse.Namespace) -> None:
+    if args.clean:
+        await clean()
+        return
     print(f"{args.townships:,} townships, {args.years} inspection years; medians of {args.runs} warm runs")
     if args.db in ("sqlite", "both"):
         path = Path(tempfile.gettempdir()) / f"bench-summary-{args.townships}-{args.years}.sqlite3"
@@ -425,6 +465,9 @@ def cli() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--fresh", action="store_true", help="generate the data again")
+    parser.add_argument(
+        "--clean", action="store_true", help="remove the kept data (file and schema) and exit"
+    )
     asyncio.run(main(parser.parse_args()))
 
 
