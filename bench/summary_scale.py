@@ -418,8 +418,10 @@ def _reachable(url: str) -> bool:
 
 async def clean() -> None:
     """Remove what the benchmark keeps between runs: the SQLite files and the schema."""
-    for path in Path(tempfile.gettempdir()).glob("bench-summary-*.sqlite3*"):
-        path.unlink(missing_ok=True)
+    for path in await asyncio.to_thread(
+        lambda: list(Path(tempfile.gettempdir()).glob("bench-summary-*.sqlite3*"))
+    ):
+        await asyncio.to_thread(path.unlink, missing_ok=True)
         print(f"removed {path}")
     if _reachable(PG_URL):
         admin = make_engine(PG_URL)
