@@ -229,7 +229,7 @@ async def generate(engine: AsyncEngine, townships: int, years: int, this_year: i
                 )
                 given = _answers(rng, year)
                 if status == "submitted":  # as the bot keeps them when an inspection is submitted
-                    facts.append(row(inspection_id, stamp, digest, compute(cl, given, year)))
+                    facts.append(fact_row(inspection_id, stamp, digest, compute(cl, given, year)))
                 for key, value in given.items():
                     answers.append(
                         {
