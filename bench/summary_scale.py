@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.dialog import Dialog, Input, Who
 from bot.engine import builtin_checklist
 from bot.reports.facts import compute, rules_digest, rules_for
+from bot.reports.facts import row as fact_row
 from storage.db import make_engine, make_sessionmaker, upgrade, write_transaction
 from storage.models import (
     Answer,
