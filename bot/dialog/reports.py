@@ -530,13 +530,14 @@ async def cmd_report(turn: Turn, inp: Input) -> list[Reply]:
     if year is None:
         return refusal
     from bot.config import get_settings
-    from bot.reports.docx_report import ReportOptions, report_text, write_text
+    from bot.reports.docx_report import APPENDIX_LIMIT, ReportOptions, report_text, write_text
     from bot.reports.pdf_report import write_pdf
 
     summary = await _summary(turn, year, with_team=True)
     scope = await scope_of(turn.session, turn.person)
-    details = {row.id: row for row in await inspections_in_year(turn.session, scope, year)}
     settings = get_settings()
+    listed = summary.total <= APPENDIX_LIMIT  # the appendix lists them one by one: their dates, inspectors
+    details = {row.id: row for row in await inspections_in_year(turn.session, scope, year)} if listed else {}
     options = ReportOptions(
         issuer=settings.report_issuer,
         addressee=settings.report_addressee,

@@ -47,7 +47,7 @@ async def _scope(session: object, area: str | None) -> Scope:
 async def _report(
     settings: Settings, year: int | None, out: Path, area: str | None, pdf: Path | None
 ) -> tuple[int, int]:
-    from bot.reports.docx_report import ReportOptions, report_text, write_text
+    from bot.reports.docx_report import APPENDIX_LIMIT, ReportOptions, report_text, write_text
     from bot.reports.pdf_report import write_pdf
     from bot.reports.summary import build_summary, local_today
     from storage.queries.summary import inspections_in_year
@@ -58,7 +58,8 @@ async def _report(
             year = year or local_today(settings.tz).year
             scope = await _scope(session, area)
             summary = await build_summary(session, scope, year, tz=settings.tz, with_team=True)
-            details = {row.id: row for row in await inspections_in_year(session, scope, year)}
+            listed = summary.total <= APPENDIX_LIMIT  # the appendix names each one's inspector and date
+            details = {r.id: r for r in await inspections_in_year(session, scope, year)} if listed else {}
     finally:
         await engine.dispose()
     options = ReportOptions(

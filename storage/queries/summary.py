@@ -15,11 +15,13 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Select,
+    String,
     Text,
     and_,
     func,
     literal,
     select,
+    type_coerce,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -108,7 +110,8 @@ async def scope_townships(session: AsyncSession, scope: Scope) -> list[TownshipR
 
 
 class YearRow(NamedTuple):
-    """A township in scope, its inspection of the year if any, and the facts kept for it."""
+    """A township in scope, its inspection of the year if any, and the facts kept for it
+    (their JSON as stored: the caller reads only what it needs)."""
 
     township_id: int
     name: str
@@ -117,17 +120,15 @@ class YearRow(NamedTuple):
     inspection_id: int | None
     status: str | None
     checklist_version_id: int | None
-    year: int | None
-    updated_at: datetime | None
     fresh: bool | None  # the kept facts were computed at the inspection's ``updated_at``
     rules: str | None
-    groups: list[str] | None
-    unknown: list[str] | None
-    numbers: dict[str, Any] | None
+    groups: str | None  # JSON
+    unknown: str | None  # JSON
+    numbers: str | None  # JSON
     score: int | None
 
 
-async def year_rows(session: AsyncSession, scope: Scope, year: int) -> list[YearRow]:
+async def year_rows(session: AsyncSession, scope: Scope, year: int) -> Sequence[YearRow]:
     """Every township in scope (registry order) with its inspection of ``year`` and, for a
     submitted one, its kept facts: one statement."""
     t, i, f = table(Township), table(Inspection), table(InspectionFact)
@@ -141,18 +142,26 @@ async def year_rows(session: AsyncSession, scope: Scope, year: int) -> list[Year
         i.c.id,
         i.c.status,
         i.c.checklist_version_id,
-        i.c.year,
-        i.c.updated_at,
         (f.c.stamp == i.c.updated_at).label("fresh"),
         f.c.rules,
-        f.c.groups,
-        f.c.unknown,
-        f.c.numbers,
+        *(type_coerce(f.c[name], String).label(name) for name in ("groups", "unknown", "numbers")),
         f.c.score,
     ).select_from(source)
     stmt = _in_scope(stmt, scope, t).order_by(*_registry_order())
     result = await (await session.connection()).execute(stmt)
-    return [YearRow(*r) for r in result]
+    return [YearRow(*r) for r in result.tuples()]
+
+
+async def updated_at(session: AsyncSession, inspection_ids: Sequence[int]) -> dict[int, datetime]:
+    """The inspections' ``updated_at`` (what facts computed now are stamped with)."""
+    i = table(Inspection)
+    out: dict[int, datetime] = {}
+    conn = await session.connection()
+    ids = sorted(inspection_ids)
+    for start in range(0, len(ids), 5000):
+        stmt = select(i.c.id, i.c.updated_at).where(i.c.id.in_(ids[start : start + 5000]))
+        out.update((await conn.execute(stmt)).tuples().all())
+    return out
 
 
 async def area_names(session: AsyncSession) -> dict[int, str]:
