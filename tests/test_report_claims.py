@@ -336,3 +336,35 @@ async def test_the_team_as_the_administrator_sets_it(sessions: SessionMaker, tmp
     _, text = await _report(sessions)
     assert "组织了以市委办副主任、督查室主任覃丽华同志为组长、档案局韦明、信访办黄芳为成员的督查组" in text
     assert text.count("希望市委办、市府办牵头对市直单位的案卷质量进行一次检查。") == 1
+
+
+def test_no_question_key_in_the_code_that_reports() -> None:
+    """The report, the dialog and the storage name no question of the checklist (the
+    migrations excepted: they are the schema's history)."""
+    keys = {q.key for q in CHECKLIST.questions()} - {"photos"}  # also the photos' folder name
+    root = Path(__file__).resolve().parent.parent
+    found = []
+    for folder in ("bot/reports", "bot/dialog", "storage/queries", "storage/models.py"):
+        paths = [root / folder] if folder.endswith(".py") else sorted((root / folder).rglob("*.py"))
+        for path in paths:
+            text = path.read_text(encoding="utf-8")
+            found += [f"{path.name}: {k}" for k in keys if re.search(rf"[\"']{k}[\"']", text)]
+    assert found == []
+
+
+async def test_a_report_without_its_pdf_says_why(
+    sessions: SessionMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.reports.pdf_report as pdf_report
+
+    def broken(*args: Any) -> None:
+        raise pdf_report.PdfUnavailable("the Noto SC fonts are missing")
+
+    await build(sessions)
+    monkeypatch.setattr(pdf_report, "write_pdf", broken)
+    supervisor = Chat(make_dialog(sessions, tmp_path), Who("test", "300", "赵主任"))
+    [reply] = await supervisor.say(f"/report {YEAR}")
+    assert reply.file is not None and reply.file.suffix == ".docx"
+    assert (
+        reply.text == f"{YEAR} 年度督查情况汇报（10 个乡镇）（PDF 未能生成：the Noto SC fonts are missing）"
+    )

@@ -15,11 +15,13 @@ from __future__ import annotations
 import gc
 import json
 import math
+from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from itertools import chain
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -163,6 +165,7 @@ class Summary:
     team: InspectionTeam | None = None
     period: Team = field(default_factory=Team)
     areas: dict[int, tuple[str, int | None]] = field(default_factory=dict)  # id → (name, parent)
+    _groups: dict[str, list[TownshipYear]] = field(default_factory=dict, repr=False)
 
     # Who is where ----------------------------------------------------------------------
 
@@ -173,8 +176,8 @@ class Summary:
     @cached_property
     def by_status(self) -> dict[str, list[TownshipYear]]:
         out: dict[str, list[TownshipYear]] = {s: [] for s in STATUSES}
-        for ty in self.townships:
-            out.setdefault(ty.status, []).append(ty)
+        for ty in self.townships:  # (fields by name, not the properties: tens of thousands)
+            out.setdefault(ty.inspection.status if ty.inspection else NOT_INSPECTED, []).append(ty)
         return out
 
     @property
@@ -197,29 +200,20 @@ class Summary:
         return [g.key for g in self.rules.groups()] if self.rules else []
 
     @cached_property
-    def _members(self) -> tuple[dict[str, list[TownshipYear]], dict[str, int]]:
-        """Each group's townships and, per group, how many counted ones cannot tell."""
-        members: dict[str, list[TownshipYear]] = {key: [] for key in self.group_keys}
-        unknown: dict[str, int] = dict.fromkeys(members, 0)
-        for ty in self.counted:
-            assert ty.inspection is not None
-            for key in ty.inspection.groups:
-                if key in members:
-                    members[key].append(ty)
-            for key in ty.inspection.unknown:
-                if key in unknown:
-                    unknown[key] += 1
-        return members, unknown
+    def _unknown(self) -> Counter[str]:
+        """Per group, how many counted townships' answers cannot tell."""
+        return Counter(chain.from_iterable(ty.inspection.unknown for ty in self.counted if ty.inspection))
 
     def group(self, key: str) -> list[TownshipYear]:
         """The townships in a group (submitted inspections only), in registry order."""
-        return self._members[0].get(key, [])
+        if key not in self._groups:
+            self._groups[key] = [ty for ty in self.counted if ty.inspection and key in ty.inspection.groups]
+        return self._groups[key]
 
     def coverage(self, key: str) -> Coverage:
-        members, unknown = self._members
         submitted = len(self.counted)
-        checked = submitted - unknown[key] if key in unknown else 0
-        return Coverage(members.get(key, []), checked, submitted, self.total)
+        checked = submitted - self._unknown[key] if key in self.group_keys else 0
+        return Coverage(self.group(key), checked, submitted, self.total)
 
     def label(self, key: str, locale: str) -> str:
         return self.rules.group(key).text(locale) if self.rules else key
@@ -256,10 +250,12 @@ class Summary:
 
     @cached_property
     def villages(self) -> Villages:
-        keys = self.village_keys
+        part_key, total_key = self.village_keys or ("", "")
         part = total = reported = from_answers = from_registry = 0
         for ty in self.townships:
-            done, of = (ty.number(keys[0]), ty.number(keys[1])) if keys else (None, None)
+            ins = ty.inspection
+            numbers = ins.numbers if ins is not None and ins.status == SUBMITTED else None
+            done, of = (numbers.get(part_key), numbers.get(total_key)) if numbers else (None, None)
             if of is not None and of > 0:
                 total += int(of)
                 reported += int(of)

@@ -149,7 +149,7 @@ async def year_rows(session: AsyncSession, scope: Scope, year: int) -> Sequence[
     ).select_from(source)
     stmt = _in_scope(stmt, scope, t).order_by(*_registry_order())
     result = await (await session.connection()).execute(stmt)
-    return [YearRow(*r) for r in result.tuples()]
+    return result.all()  # type: ignore[return-value]  # rows of YearRow's fields (by name and position)
 
 
 async def updated_at(session: AsyncSession, inspection_ids: Sequence[int]) -> dict[int, datetime]:
