@@ -421,7 +421,12 @@ def summary_reply(turn: Turn, s: Summary) -> Reply:
 
 def _shown(turn: Turn, group: list[TownshipYear]) -> str:
     """The names of a group, the first FOLD of a longer one with the count."""
-    return join_names([ty.name for ty in group], turn.locale, FOLD)
+    names = [ty.township.name for ty in group[: FOLD + 1]]  # (more than FOLD: only the count is shown)
+    return (
+        join_names(names, turn.locale, FOLD)
+        if len(group) <= FOLD
+        else turn.t("summary.names_more", names=turn.t("summary.sep").join(names[:FOLD]), n=len(group))
+    )
 
 
 def _more_button(turn: Turn, s: Summary, key: str, n: int) -> Button:

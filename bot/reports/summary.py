@@ -428,7 +428,7 @@ def _rules(by_version: dict[int, Checklist]) -> Checklist | None:
 def join_names(names: Sequence[str], locale: str, limit: int | None = None) -> str:
     """``太平乡、城关镇`` — and beyond ``limit``, ``太平乡、城关镇等12个乡镇``."""
     sep = t("summary.sep", locale)
-    if limit is not None and len(names) > limit:
+    if limit is not None and len(names) > limit:  # (only the first ``limit`` are joined)
         return t("summary.names_more", locale, names=sep.join(names[:limit]), n=len(names))
     return sep.join(names)
 

@@ -15,13 +15,12 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Select,
-    String,
     Text,
     and_,
+    cast,
     func,
     literal,
     select,
-    type_coerce,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -144,7 +143,8 @@ async def year_rows(session: AsyncSession, scope: Scope, year: int) -> Sequence[
         i.c.checklist_version_id,
         (f.c.stamp == i.c.updated_at).label("fresh"),
         f.c.rules,
-        *(type_coerce(f.c[name], String).label(name) for name in ("groups", "unknown", "numbers")),
+        # As text: the caller parses them all in one go (PostgreSQL's driver would parse each).
+        *(cast(f.c[name], Text).label(name) for name in ("groups", "unknown", "numbers")),
         f.c.score,
     ).select_from(source)
     stmt = _in_scope(stmt, scope, t).order_by(*_registry_order())
