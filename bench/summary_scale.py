@@ -5,7 +5,7 @@ inspection years of answers (about 2.5 million answers), then times, through the
 core as an administrator who sees everything:
 
 * ``/summary`` against a single SQL aggregate over the same data (the year's inspections
-  joined to their answers, grouped by status) measured in the same run — target < 1 s
+  joined to their answers, grouped by status) measured in alternating rounds — target < 1 s
   and at most 3 × the aggregate;
 * ``/status <name>`` for one township — target < 50 ms;
 * ``/report`` (the Word document) — target < 10 s.
@@ -338,8 +338,15 @@ async def measure(name: str, url: str, args: argparse.Namespace, **engine_args: 
             replies = await dialog.handle(who, Input.parse_text(command))
             assert replies and (replies[0].text or replies[0].file), command
 
-        _, base = await _timed(args.runs, lambda: baseline(engine, this_year))
-        sum_first, summary = await _timed(args.runs, lambda: say(f"/summary {this_year}"))
+        await baseline(engine, this_year)  # the same pages in the cache for both
+        sum_first, _ = await _timed(0, lambda: say(f"/summary {this_year}"))
+        # Alternating rounds: a load that comes and goes on a shared machine meets both alike.
+        bases, summaries = [], []
+        for _ in range(args.runs):
+            bases.append((await _timed(0, lambda: baseline(engine, this_year)))[0])
+            summaries.append((await _timed(0, lambda: say(f"/summary {this_year}")))[0])
+        base, summary = statistics.median(bases), statistics.median(summaries)
+        round_ratio = statistics.median(s / b for s, b in zip(summaries, bases, strict=True))
         rng = random.Random(7)
 
         async def change_then_summary() -> None:
@@ -362,7 +369,7 @@ async def measure(name: str, url: str, args: argparse.Namespace, **engine_args: 
         "summary": summary,
         "summary_first": sum_first,
         "changed": changed,
-        "ratio": summary / base,
+        "ratio": round_ratio,
         "status": status,
         "lookup": lookup,
         "report": report,
@@ -375,7 +382,7 @@ async def measure(name: str, url: str, args: argparse.Namespace, **engine_args: 
     cold_ok = sum_first < TARGETS["summary_s"] and sum_first / base <= TARGETS["summary_ratio"]
     print(
         f"{name:<11} SQL aggregate {base * 1000:7.0f} ms\n"
-        f"{'':<11} /summary      {summary * 1000:7.0f} ms  {r['ratio']:.2f} × the aggregate  "
+        f"{'':<11} /summary      {summary * 1000:7.0f} ms  {r['ratio']:.2f} × the aggregate (median of the rounds' ratios)  "
         f"[{ok(warm_ok)}: < 1 s and ≤ 3 ×]\n"
         f"{'':<11}   after one answer changed {changed * 1000:.0f} ms ({changed / base:.2f} ×)\n"
         f"{'':<11}   first in the process (nothing kept in memory yet) {sum_first * 1000:.0f} ms "

@@ -15,13 +15,12 @@ from __future__ import annotations
 import gc
 import json
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from itertools import chain
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -36,7 +35,6 @@ from storage.queries.summary import (
     Scope,
     Team,
     TownshipRow,
-    area_names,
     area_tree,
     scope_root_name,
     team_of_year,
@@ -47,6 +45,7 @@ from storage.queries.targets import inspection_team, year_target
 from storage.types import utcnow
 
 NOT_INSPECTED = "not_inspected"
+SUBMITTED = InspectionStatus.submitted.value
 STATUSES = (InspectionStatus.submitted, InspectionStatus.draft, InspectionStatus.returned, NOT_INSPECTED)
 
 Checklists = Callable[[AsyncSession, int], Awaitable[Checklist]]
@@ -165,7 +164,6 @@ class Summary:
     team: InspectionTeam | None = None
     period: Team = field(default_factory=Team)
     areas: dict[int, tuple[str, int | None]] = field(default_factory=dict)  # id → (name, parent)
-    _groups: dict[str, list[TownshipYear]] = field(default_factory=dict, repr=False)
 
     # Who is where ----------------------------------------------------------------------
 
@@ -174,11 +172,12 @@ class Summary:
         return len(self.townships)
 
     @cached_property
+    def _tally(self) -> _Tally:
+        return _tally(self.townships, self.village_keys)
+
+    @property
     def by_status(self) -> dict[str, list[TownshipYear]]:
-        out: dict[str, list[TownshipYear]] = {s: [] for s in STATUSES}
-        for ty in self.townships:  # (fields by name, not the properties: tens of thousands)
-            out.setdefault(ty.inspection.status if ty.inspection else NOT_INSPECTED, []).append(ty)
-        return out
+        return self._tally.by_status
 
     @property
     def counted(self) -> list[TownshipYear]:
@@ -199,20 +198,13 @@ class Summary:
     def group_keys(self) -> list[str]:
         return [g.key for g in self.rules.groups()] if self.rules else []
 
-    @cached_property
-    def _unknown(self) -> Counter[str]:
-        """Per group, how many counted townships' answers cannot tell."""
-        return Counter(chain.from_iterable(ty.inspection.unknown for ty in self.counted if ty.inspection))
-
     def group(self, key: str) -> list[TownshipYear]:
         """The townships in a group (submitted inspections only), in registry order."""
-        if key not in self._groups:
-            self._groups[key] = [ty for ty in self.counted if ty.inspection and key in ty.inspection.groups]
-        return self._groups[key]
+        return self._tally.members.get(key, [])
 
     def coverage(self, key: str) -> Coverage:
         submitted = len(self.counted)
-        checked = submitted - self._unknown[key] if key in self.group_keys else 0
+        checked = submitted - self._tally.unknown[key] if key in self.group_keys else 0
         return Coverage(self.group(key), checked, submitted, self.total)
 
     def label(self, key: str, locale: str) -> str:
@@ -248,23 +240,9 @@ class Summary:
         spec = self.rules.facts.village_rate if self.rules else None
         return (spec.part, spec.total) if spec else None
 
-    @cached_property
+    @property
     def villages(self) -> Villages:
-        part_key, total_key = self.village_keys or ("", "")
-        part = total = reported = from_answers = from_registry = 0
-        for ty in self.townships:
-            ins = ty.inspection
-            numbers = ins.numbers if ins is not None and ins.status == SUBMITTED else None
-            done, of = (numbers.get(part_key), numbers.get(total_key)) if numbers else (None, None)
-            if of is not None and of > 0:
-                total += int(of)
-                reported += int(of)
-                part += min(int(of), int(done or 0))
-                from_answers += 1
-            else:
-                total += ty.township.villages
-                from_registry += 1
-        return Villages(part, total, reported, from_answers, from_registry)
+        return self._tally.villages
 
     @property
     def village_rate(self) -> float | None:
@@ -313,6 +291,47 @@ class Summary:
         return self.period.first.astimezone(tz).date(), self.period.last.astimezone(tz).date()
 
 
+@dataclass
+class _Tally:
+    by_status: dict[str, list[TownshipYear]]
+    members: dict[str, list[TownshipYear]]
+    unknown: Counter[str]
+    villages: Villages
+
+
+def _tally(townships: Sequence[TownshipYear], village_keys: tuple[str, str] | None) -> _Tally:
+    """Who is where, each group's townships, what cannot be told and the villages, in one
+    pass over the townships (tens of thousands: each further pass costs as much again)."""
+    by_status: dict[str, list[TownshipYear]] = {s: [] for s in STATUSES}
+    members: dict[str, list[TownshipYear]] = defaultdict(list)
+    unknown: Counter[str] = Counter()
+    part_key, total_key = village_keys or ("", "")
+    part = total = reported = from_answers = 0
+    for ty in townships:
+        ins = ty.inspection
+        if ins is None:
+            by_status[NOT_INSPECTED].append(ty)
+            total += ty.township.villages
+            continue
+        by_status.setdefault(ins.status, []).append(ty)
+        of = ins.numbers.get(total_key) if ins.status == SUBMITTED else None
+        if ins.status != SUBMITTED:
+            total += ty.township.villages
+            continue
+        for key in ins.groups:
+            members[key].append(ty)
+        unknown.update(ins.unknown)
+        if of is not None and of > 0:
+            total += int(of)
+            reported += int(of)
+            part += min(int(of), int(ins.numbers.get(part_key) or 0))
+            from_answers += 1
+        else:
+            total += ty.township.villages
+    villages = Villages(part, total, reported, from_answers, len(townships) - from_answers)
+    return _Tally(by_status, dict(members), unknown, villages)
+
+
 def local_today(tz: ZoneInfo, now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(tz).date()
 
@@ -336,23 +355,22 @@ async def build_summary(
     the tree of areas (the chart names its bars after the areas above the townships)."""
     checklists = checklists or ChecklistCache()
     rows: Sequence[Any] = await year_rows(session, scope, year)  # YearRows, read by position: fast
-    submitted = [r for r in rows if r[5] == SUBMITTED]
+    submitted = [r for r in rows if r[6] == SUBMITTED]
     digests: dict[int, str] = {}
     rules_by_version: dict[int, Checklist] = {}
-    for version in sorted({r[6] for r in submitted}):
+    for version in sorted({r[7] for r in submitted}):
         answered_with = await checklists(session, version)
         rules_by_version[version] = rules_for(answered_with)
         digests[version] = rules_digest(answered_with, rules_by_version[version])
-    stale = [(r[4], r[6], year) for r in submitted if not r[7] or r[8] != digests[r[6]]]
+    stale = [(r[5], r[7], year) for r in submitted if not r[8] or r[9] != digests[r[7]]]
     computed: dict[int, Facts] = {}
     if stale:
         computed, _ = await compute_many(session, stale, checklists)
         if keep is not None:
             stamps = await updated_at(session, [i for i, _, _ in stale])
             await keep([row(i, stamps[i], digests[v], computed[i]) for i, v, _ in stale])
-    names = await area_names(session)
     with _collector_paused():  # no await inside: nothing else runs meanwhile
-        townships = _townships(rows, submitted, computed, names)
+        townships = _townships(rows, submitted, computed)
     return Summary(
         year=year,
         today=today or local_today(tz),
@@ -366,35 +384,33 @@ async def build_summary(
     )
 
 
-SUBMITTED = InspectionStatus.submitted.value
-
 
 def _townships(
-    rows: Sequence[Any],
-    submitted: Sequence[Any],
-    computed: Mapping[int, Facts],
-    names: Mapping[int, str],
+    rows: Sequence[Any], submitted: Sequence[Any], computed: Mapping[int, Facts]
 ) -> list[TownshipYear]:
-    """The townships with their inspections and facts, from the rows read."""
+    """The townships with their inspections and facts, from the rows read (each row stands
+    for its township: it has TownshipRow's fields first)."""
     # The kept facts' JSON, parsed in one go (one call for all rows costs a tenth of one a row).
-    kept = [r for r in submitted if r[4] not in computed]
-    parsed = [json.loads("[" + ",".join(r[n] or "null" for r in kept) + "]") for n in (9, 10, 11)]
+    kept = [r for r in submitted if r[5] not in computed]
+    parsed = [json.loads("[" + ",".join(r[n] or "null" for r in kept) + "]") for n in (10, 11, 12)]
     facts: dict[int, tuple[Any, ...]] = {
-        r[4]: (g or (), u or (), n or {}, r[12]) for r, g, u, n in zip(kept, *parsed, strict=True)
+        # Tuples of text, which the collector stops looking at (lists it would walk each time).
+        r[5]: (tuple(g) if g else (), tuple(u) if u else (), n or {}, r[13])
+        for r, g, u, n in zip(kept, *parsed, strict=True)
     }
     for inspection_id, f in computed.items():
         facts[inspection_id] = (f.groups, f.unknown, f.numbers, f.score)
     townships = []
-    for township_id, name, area_id, villages, inspection_id, status, version, *_ in rows:
-        township = TownshipRow(township_id, name, area_id, names.get(area_id, ""), villages)
+    for r in rows:
+        inspection_id, status, version = r[5], r[6], r[7]
         if inspection_id is None:
-            townships.append(TownshipYear(township, None))
+            townships.append(TownshipYear(r, None))
         elif status == SUBMITTED:
             townships.append(
-                TownshipYear(township, InspectionFacts(inspection_id, status, version, *facts[inspection_id]))
+                TownshipYear(r, InspectionFacts(inspection_id, status, version, *facts[inspection_id]))
             )
         else:
-            townships.append(TownshipYear(township, InspectionFacts(inspection_id, status, version)))
+            townships.append(TownshipYear(r, InspectionFacts(inspection_id, status, version)))
     return townships
 
 

@@ -112,9 +112,10 @@ class YearRow(NamedTuple):
     """A township in scope, its inspection of the year if any, and the facts kept for it
     (their JSON as stored: the caller reads only what it needs)."""
 
-    township_id: int
+    id: int  # the township's first, named as in TownshipRow: the row can stand for one
     name: str
     area_id: int
+    area_name: str
     villages: int
     inspection_id: int | None
     status: str | None
@@ -132,13 +133,14 @@ async def year_rows(session: AsyncSession, scope: Scope, year: int) -> Sequence[
     submitted one, its kept facts: one statement."""
     t, i, f = table(Township), table(Inspection), table(InspectionFact)
     submitted = and_(f.c.inspection_id == i.c.id, i.c.status == "submitted")
-    source = t.outerjoin(i, and_(i.c.township_id == t.c.id, i.c.year == year)).outerjoin(f, submitted)
+    source = (
+        t.join(table(Area), table(Area).c.id == t.c.area_id)
+        .outerjoin(i, and_(i.c.township_id == t.c.id, i.c.year == year))
+        .outerjoin(f, submitted)
+    )
     stmt = select(
-        t.c.id,
-        t.c.name,
-        t.c.area_id,
-        t.c.villages,
-        i.c.id,
+        *_township_columns(),
+        i.c.id.label("inspection_id"),
         i.c.status,
         i.c.checklist_version_id,
         (f.c.stamp == i.c.updated_at).label("fresh"),
