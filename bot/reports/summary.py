@@ -320,7 +320,8 @@ def _tally(townships: Sequence[TownshipYear], village_keys: tuple[str, str] | No
             continue
         for key in ins.groups:
             members[key].append(ty)
-        unknown.update(ins.unknown)
+        if ins.unknown:  # (rarely: a question its checklist version did not ask)
+            unknown.update(ins.unknown)
         if of is not None and of > 0:
             total += int(of)
             reported += int(of)
@@ -394,9 +395,7 @@ def _townships(
     kept = [r for r in submitted if r[5] not in computed]
     parsed = [json.loads("[" + ",".join(r[n] or "null" for r in kept) + "]") for n in (10, 11, 12)]
     facts: dict[int, tuple[Any, ...]] = {
-        # Tuples of text, which the collector stops looking at (lists it would walk each time).
-        r[5]: (tuple(g) if g else (), tuple(u) if u else (), n or {}, r[13])
-        for r, g, u, n in zip(kept, *parsed, strict=True)
+        r[5]: (g or (), u or (), n or {}, r[13]) for r, g, u, n in zip(kept, *parsed, strict=True)
     }
     for inspection_id, f in computed.items():
         facts[inspection_id] = (f.groups, f.unknown, f.numbers, f.score)
