@@ -382,7 +382,8 @@ async def measure(name: str, url: str, args: argparse.Namespace, **engine_args: 
     cold_ok = sum_first < TARGETS["summary_s"] and sum_first / base <= TARGETS["summary_ratio"]
     print(
         f"{name:<11} SQL aggregate {base * 1000:7.0f} ms\n"
-        f"{'':<11} /summary      {summary * 1000:7.0f} ms  {r['ratio']:.2f} × the aggregate (median of the rounds' ratios)  "
+        f"{'':<11} /summary      {summary * 1000:7.0f} ms  {r['ratio']:.2f} × the aggregate "
+        "(median of the rounds' ratios)  "
         f"[{ok(warm_ok)}: < 1 s and ≤ 3 ×]\n"
         f"{'':<11}   after one answer changed {changed * 1000:.0f} ms ({changed / base:.2f} ×)\n"
         f"{'':<11}   first in the process (nothing kept in memory yet) {sum_first * 1000:.0f} ms "
