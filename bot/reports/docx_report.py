@@ -542,7 +542,7 @@ def _footers(doc: DocumentObject) -> None:
 
 
 # Column widths of the appendix, in twentieths of a point (the type area is 156 mm ≈ 8845).
-APPENDIX_WIDTHS = (450, 900, 1000, 750, 800, 1150, 450, 3345)
+APPENDIX_WIDTHS = (600, 1000, 1000, 800, 800, 1150, 600, 2895)
 
 
 def _table(doc: DocumentObject, rows: list[list[str]]) -> None:

@@ -113,13 +113,11 @@ def write_pdf(text: ReportText, path: Path) -> Path:
             pdf.set_font("serif", size=TITLE_PT)
             _lines(pdf, 11, block.text, align="C")
             pdf.ln(LINE_MM)
-        elif block.kind in ("h1", "appendix"):
-            if block.kind == "appendix":
+        elif block.kind in ("h1", "h2", "appendix"):
+            # A heading never ends a page: with less than three lines left, it starts the next.
+            if block.kind == "appendix" or pdf.get_y() + 3 * LINE_MM > pdf.page_break_trigger:
                 pdf.add_page()
-            pdf.set_font("sans", size=BODY_PT)
-            _lines(pdf, LINE_MM, INDENT + block.text)
-        elif block.kind == "h2":
-            pdf.set_font("sans", size=BODY_PT - 0.5)
+            pdf.set_font("sans", size=BODY_PT if block.kind != "h2" else BODY_PT - 0.5)
             _lines(pdf, LINE_MM, INDENT + block.text)
         elif block.kind == "table":
             if block.rows:
