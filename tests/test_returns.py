@@ -224,7 +224,7 @@ async def test_history_pages_and_edits_after_submission(world: World) -> None:
     await boss.press("更早的")
     assert boss.replies[0].edit and "第 16–30 条" in boss.text
     await boss.press("更早的")
-    assert "第 31–31 条" in boss.text and "填写「" in boss.text
+    assert "第 31–36 条" in boss.text and "填写「" in boss.text
     await boss.press("较新的")
     assert "第 16–30 条" in boss.text
     await boss.say(f"/history 太平乡 {world.year - 1}")
