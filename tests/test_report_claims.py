@@ -5,6 +5,7 @@ question key of the checklist renamed."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -202,7 +203,8 @@ def test_groups_are_what_the_engine_says(townships: list[tuple[dict[str, Any], s
             rows.append(TownshipYear(row, InspectionFacts(n, status, 1)))
             continue
         answers_of[n] = effective_answers(CHECKLIST, answers, YEAR)
-        rows.append(TownshipYear(row, InspectionFacts(n, status, 1, f.groups, f.unknown, f.numbers, f.score)))
+        groups, unknown = json.dumps(sorted(f.groups)), json.dumps(sorted(f.unknown))
+        rows.append(TownshipYear(row, InspectionFacts(n, status, 1, groups, unknown, f.numbers, f.score)))
     summary = Summary(YEAR, TODAY, YearTarget(**TARGET), rows, CHECKLIST)
     assert CHECKLIST.report is not None
     for key in summary.group_keys:

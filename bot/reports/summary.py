@@ -15,8 +15,7 @@ from __future__ import annotations
 import gc
 import json
 import math
-from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -60,10 +59,19 @@ class InspectionFacts(NamedTuple):
     id: int
     status: str
     checklist_version_id: int
-    groups: Collection[str] = ()  # a few keys: a list tests membership as fast as a set
-    unknown: Collection[str] = ()
+    # The groups it is in and those its answers cannot tell, as the JSON lists they are kept
+    # as: a key (``^[a-z][a-z0-9_]*$``) is in one exactly when its quoted form occurs in the
+    # text. Kept as text, tens of thousands of them cost neither parsing nor the collector.
+    groups: str = "[]"
+    unknown: str = "[]"
     numbers: Mapping[str, int | float] = {}
     score: int | None = None
+
+    def has(self, key: str) -> bool:
+        return f'"{key}"' in self.groups
+
+    def cannot_tell(self, key: str) -> bool:
+        return f'"{key}"' in self.unknown
 
 
 class TownshipYear(NamedTuple):
@@ -85,7 +93,7 @@ class TownshipYear(NamedTuple):
         return self.inspection is not None and self.inspection.status == InspectionStatus.submitted
 
     def in_group(self, key: str) -> bool:
-        return self.counted and self.inspection is not None and key in self.inspection.groups
+        return self.counted and self.inspection is not None and self.inspection.has(key)
 
     def number(self, key: str | None) -> int | float | None:
         if key is None or not self.counted or self.inspection is None:
@@ -164,6 +172,7 @@ class Summary:
     team: InspectionTeam | None = None
     period: Team = field(default_factory=Team)
     areas: dict[int, tuple[str, int | None]] = field(default_factory=dict)  # id → (name, parent)
+    _groups: dict[str, list[TownshipYear]] = field(default_factory=dict, repr=False)
 
     # Who is where ----------------------------------------------------------------------
 
@@ -200,12 +209,20 @@ class Summary:
 
     def group(self, key: str) -> list[TownshipYear]:
         """The townships in a group (submitted inspections only), in registry order."""
-        return self._tally.members.get(key, [])
+        if key not in self._groups:
+            needle = f'"{key}"'
+            self._groups[key] = [
+                ty for ty in self.counted if ty.inspection and needle in ty.inspection.groups
+            ]
+        return self._groups[key]
 
     def coverage(self, key: str) -> Coverage:
         submitted = len(self.counted)
-        checked = submitted - self._tally.unknown[key] if key in self.group_keys else 0
-        return Coverage(self.group(key), checked, submitted, self.total)
+        if key not in self.group_keys:
+            return Coverage([], 0, submitted, self.total)
+        needle = f'"{key}"'
+        unknown = sum(1 for ty in self.counted if ty.inspection and needle in ty.inspection.unknown)
+        return Coverage(self.group(key), submitted - unknown, submitted, self.total)
 
     def label(self, key: str, locale: str) -> str:
         return self.rules.group(key).text(locale) if self.rules else key
@@ -294,17 +311,13 @@ class Summary:
 @dataclass
 class _Tally:
     by_status: dict[str, list[TownshipYear]]
-    members: dict[str, list[TownshipYear]]
-    unknown: Counter[str]
     villages: Villages
 
 
 def _tally(townships: Sequence[TownshipYear], village_keys: tuple[str, str] | None) -> _Tally:
-    """Who is where, each group's townships, what cannot be told and the villages, in one
-    pass over the townships (tens of thousands: each further pass costs as much again)."""
+    """Who is where and the villages, in one pass over the townships (tens of thousands:
+    each further pass costs as much again)."""
     by_status: dict[str, list[TownshipYear]] = {s: [] for s in STATUSES}
-    members: dict[str, list[TownshipYear]] = defaultdict(list)
-    unknown: Counter[str] = Counter()
     part_key, total_key = village_keys or ("", "")
     part = total = reported = from_answers = 0
     for ty in townships:
@@ -318,10 +331,6 @@ def _tally(townships: Sequence[TownshipYear], village_keys: tuple[str, str] | No
         if ins.status != SUBMITTED:
             total += ty.township.villages
             continue
-        for key in ins.groups:
-            members[key].append(ty)
-        if ins.unknown:  # (rarely: a question its checklist version did not ask)
-            unknown.update(ins.unknown)
         if of is not None and of > 0:
             total += int(of)
             reported += int(of)
@@ -330,7 +339,7 @@ def _tally(townships: Sequence[TownshipYear], village_keys: tuple[str, str] | No
         else:
             total += ty.township.villages
     villages = Villages(part, total, reported, from_answers, len(townships) - from_answers)
-    return _Tally(by_status, dict(members), unknown, villages)
+    return _Tally(by_status, villages)
 
 
 def local_today(tz: ZoneInfo, now: datetime | None = None) -> date:
@@ -385,7 +394,6 @@ async def build_summary(
     )
 
 
-
 def _townships(
     rows: Sequence[Any], submitted: Sequence[Any], computed: Mapping[int, Facts]
 ) -> list[TownshipYear]:
@@ -393,12 +401,17 @@ def _townships(
     for its township: it has TownshipRow's fields first)."""
     # The kept facts' JSON, parsed in one go (one call for all rows costs a tenth of one a row).
     kept = [r for r in submitted if r[5] not in computed]
-    parsed = [json.loads("[" + ",".join(r[n] or "null" for r in kept) + "]") for n in (10, 11, 12)]
+    numbers = json.loads("[" + ",".join(r[12] or "null" for r in kept) + "]")
     facts: dict[int, tuple[Any, ...]] = {
-        r[5]: (g or (), u or (), n or {}, r[13]) for r, g, u, n in zip(kept, *parsed, strict=True)
+        r[5]: (r[10] or "[]", r[11] or "[]", n or {}, r[13]) for r, n in zip(kept, numbers, strict=True)
     }
     for inspection_id, f in computed.items():
-        facts[inspection_id] = (f.groups, f.unknown, f.numbers, f.score)
+        facts[inspection_id] = (
+            json.dumps(sorted(f.groups)),
+            json.dumps(sorted(f.unknown)),
+            f.numbers,
+            f.score,
+        )
     townships = []
     for r in rows:
         inspection_id, status, version = r[5], r[6], r[7]
