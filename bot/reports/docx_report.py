@@ -542,7 +542,7 @@ def _footers(doc: DocumentObject) -> None:
 
 
 # Column widths of the appendix, in twentieths of a point (the type area is 156 mm ≈ 8845).
-APPENDIX_WIDTHS = (600, 1000, 1000, 800, 800, 1150, 600, 2895)
+APPENDIX_WIDTHS = (650, 1000, 1000, 800, 800, 1150, 700, 2745)
 
 
 def _table(doc: DocumentObject, rows: list[list[str]]) -> None:
