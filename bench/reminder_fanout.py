@@ -26,7 +26,7 @@ from bot.handlers.sender import TelegramSender
 from bot.outbox import Outbox
 from bot.reminders.rules import ReminderRules
 from bot.reminders.service import ReminderService
-from storage.db import make_engine, make_sessionmaker, upgrade, write_transaction
+from storage.db import make_engine, make_sessionmaker, transaction, upgrade
 from storage.models import Area, Assignment, Identity, Person, Township, table
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -39,7 +39,7 @@ async def seed(url: str, count: int) -> None:
     """``count`` inspectors, each owing one township: one reminder each."""
     engine = make_engine(url)
     await upgrade(engine)
-    async with write_transaction(make_sessionmaker(engine)) as s:
+    async with transaction(make_sessionmaker(engine)) as s:
         conn = await s.connection()
         await conn.execute(insert(table(Area)).values(id=1, name="压测县", kind="county"))
         await conn.execute(

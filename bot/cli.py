@@ -35,6 +35,7 @@ app.add_typer(deadline_app, name="deadline")
 app.add_typer(wecom_app, name="wecom")
 app.command("report")(reports_cli.report)
 app.command("export")(reports_cli.export)
+app.add_typer(reports_cli.team_app, name="team")
 
 
 def main() -> None:  # pragma: no cover - console entry for ``python -m bot``

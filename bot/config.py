@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # The supervision report (/report, `archive-bot report`): who issues it and to whom it goes.
     report_issuer: str = Field(default="市委督查室", min_length=1, max_length=100)
     report_addressee: str = Field(default="市委办公室、市人民政府办公室", min_length=1, max_length=200)
+    # Townships named in one sentence of the report before "A、B、C等N个乡镇" (all are in the appendix).
+    report_names_limit: int = Field(default=8, ge=1, le=100)
     # Reminders (see bot/reminders/rules.py): on or off, the local time they go out, the cadence.
     reminders_enabled: bool = True
     reminder_time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")

@@ -36,10 +36,6 @@ SessionMaker = async_sessionmaker[AsyncSession]
 # Connections a process keeps open. More turns than this at once wait for one (no turn holds
 # two), which costs less than opening connections for a moment and closing them again.
 POOL_SIZE = 10
-# A connection goes back to the pool with no transaction open: sessions end theirs (commit,
-# rollback, or close, which rolls back), and so does closing a Connection. The pool's own
-# "rollback on return" would be one more round trip a turn, for nothing.
-RESET_ON_RETURN = None
 
 
 def sqlite_pragmas(dbapi_conn: Any, _record: Any, busy_timeout_ms: int = 10_000) -> None:
@@ -66,17 +62,19 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # the turn it serves. One writes at a time anyway; the others read.
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", 0)
-        kwargs.setdefault("pool_reset_on_return", RESET_ON_RETURN)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         event.listen(engine.sync_engine, "before_cursor_execute", _only_the_writer_writes)
         event.listen(engine.sync_engine, "commit", _end_turn)
         event.listen(engine.sync_engine, "rollback", _end_turn)
+        # A transaction cut short (its task cancelled, its connection lost) ends with the
+        # connection back in the pool, or thrown away: its turn ends then at the latest.
+        for name in ("checkin", "invalidate", "soft_invalidate", "close"):
+            event.listen(engine.sync_engine.pool, name, _end_turn_of_record(engine.sync_engine))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", POOL_SIZE)
     kwargs.setdefault("max_overflow", 0)
-    kwargs.setdefault("pool_reset_on_return", RESET_ON_RETURN)
     return create_async_engine(url, **kwargs)
 
 
@@ -126,6 +124,14 @@ def _end_turn(conn: Connection) -> None:
         _turns[conn.engine].release()
 
 
+def _end_turn_of_record(engine: Engine) -> Any:
+    def end(dbapi_connection: Any, record: Any, *more: Any) -> None:
+        if record is not None and record.info.pop(WRITER, False):
+            _turns[engine].release()
+
+    return end
+
+
 def _only_the_writer_writes(
     conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
 ) -> None:
@@ -142,10 +148,6 @@ async def transaction(sessions: SessionMaker) -> AsyncIterator[AsyncSession]:
     async with sessions() as session, session.begin():
         await writable(session)
         yield session
-
-
-# Until every caller says ``transaction``.
-write_transaction = transaction
 
 
 def safe_url(url: str) -> str:

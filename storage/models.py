@@ -144,24 +144,34 @@ class Answer(SQLModel, table=True):
 
 
 class InspectionFact(SQLModel, table=True):
-    """What the summary derived from an inspection's answers (its groups as a bitmask and
-    the facts it reports; see ``bot.reports.summary``), kept so that a summary reads one
-    short row an inspection instead of pivoting its answers. Valid while the inspection's
-    ``updated_at`` is still ``stamp`` and the summary's rules still have the digest
-    ``rules``; otherwise computed again and replaced."""
+    """What the report derives from a submitted inspection's answers, computed by the
+    checklist engine (``bot.reports.facts``) when it is submitted: the report groups it is
+    in, those its answers cannot tell (a question not asked), its number answers and its
+    score. Valid while the inspection's ``updated_at`` is still ``stamp`` and the report's
+    rules still have the digest ``rules``; otherwise computed again when read."""
 
     inspection_id: int = Field(
         sa_column=Column(Integer, ForeignKey("inspection.id", ondelete="CASCADE"), primary_key=True)
     )
     stamp: datetime = Field(sa_type=UTCDateTime)
     rules: str = Field(max_length=16)
-    mask: int
-    filed_up_to: int | None = None
-    villages_total: int | None = None
-    villages_established: int | None = None
-    progress: float | None = None
-    funding: float | None = None
-    work_state: str | None = None
+    groups: list[str] = Field(default_factory=list, sa_type=JSON)
+    unknown: list[str] = Field(default_factory=list, sa_type=JSON)
+    numbers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    score: int = 0
+
+
+class InspectionTeam(SQLModel, table=True):
+    """Who made up a year's inspection team (督查组), as the report's opening names it, and
+    what the supervisors ask of the report's addressee beyond what the data shows."""
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    leader: str = Field(max_length=64)
+    leader_title: str | None = Field(default=None, max_length=128)
+    # [{"name": ..., "title": ...}], in the order given.
+    members: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    asks: str | None = Field(default=None, max_length=2000)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class AnswerChange(SQLModel, table=True):

@@ -10,10 +10,11 @@ townships the status card, the summary and the report must name.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Mapping
 from datetime import date
 from typing import Any
 
-from bot.engine import builtin_checklist
+from bot.engine import Checklist, builtin_checklist
 from storage.db import SessionMaker, transaction
 from storage.models import InspectionStatus, Role, YearTarget
 from storage.queries.checklists import ensure_checklist_version
@@ -233,16 +234,32 @@ EXPECTED: dict[str, list[str]] = {
     "villages_slow": ["城关镇", "新华乡", "河口乡", "龙山乡"],
 }
 TARGET = {"year": YEAR, "deadline": date(YEAR, 12, 20), "township_target": 0.6, "village_target": 0.7}
-EAST = ["城关镇", "太平乡", "白沙乡", "石门镇", "大坪乡"]
+EAST = ["太平乡", "城关镇", "石门镇", "白沙乡", "大坪乡"]  # registry order
 WEST = ["新华乡", "龙山乡", "河口乡", "青山乡", "红岩乡"]
 
 
-async def build(sessions: SessionMaker, channel: str = "test") -> dict[str, Any]:
+async def build(
+    sessions: SessionMaker,
+    channel: str = "test",
+    *,
+    checklist: Checklist | None = None,
+    keys: Callable[[str], str] | None = None,
+    only: Collection[str] | None = None,
+    extra: Mapping[str, tuple[str, int]] | None = None,
+) -> dict[str, Any]:
     """The scenario on top of ``seed`` (李督查 100: 太平乡 and 城关镇; 王督查 200: 新华乡;
     赵主任 300: supervisor of the city); adds an administrator (900) and a supervisor of
-    西县 (400). Returns ids by name."""
+    西县 (400). Returns ids by name.
+
+    ``checklist`` answers it with another checklist whose question keys are ``keys(key)``;
+    ``only`` keeps the inspections of those townships alone (the rest: not inspected);
+    ``extra`` adds townships (name → county, villages) never inspected."""
     ids = await seed(sessions, channel)
-    cl = builtin_checklist()
+    cl = checklist or builtin_checklist()
+    rename = keys or (lambda key: key)
+    towns_wanted = {**{n: (c, v, st, a) for n, (c, v, st, a) in TOWNSHIPS.items()}}
+    for name, (county, villages) in (extra or {}).items():
+        towns_wanted[name] = (county, villages, None, {})
     async with transaction(sessions) as s:
         city = await get_or_create_area(s, "示例市", kind="city")
         counties = {
@@ -251,7 +268,7 @@ async def build(sessions: SessionMaker, channel: str = "test") -> dict[str, Any]
         }
         towns = {
             name: await upsert_township(s, counties[county], name, villages)
-            for name, (county, villages, _, _) in TOWNSHIPS.items()
+            for name, (county, villages, _, _) in towns_wanted.items()
         }
         admin = await add_person(s, "孙管理", Role.admin, identities=[(channel, ADMIN)])
         west = await add_person(
@@ -261,10 +278,13 @@ async def build(sessions: SessionMaker, channel: str = "test") -> dict[str, Any]
         assert version.id is not None
         by = {"东县": ids["inspector"], "西县": ids["other"]}
         for name, values in LAST_YEAR.items():
-            await _inspection(s, towns[name].id, LAST, version.id, by["东县"], values, "submitted")
+            if only is None or name in only:
+                renamed = {rename(k): v for k, v in values.items()}
+                await _inspection(s, towns[name].id, LAST, version.id, by["东县"], renamed, "submitted")
         for name, (county, _, status, values) in TOWNSHIPS.items():
-            if status is not None:
-                await _inspection(s, towns[name].id, YEAR, version.id, by[county], values, status)
+            if status is not None and (only is None or name in only):
+                renamed = {rename(k): v for k, v in values.items()}
+                await _inspection(s, towns[name].id, YEAR, version.id, by[county], renamed, status)
         s.add(YearTarget(**TARGET))
     ids.update({name: tw.id for name, tw in towns.items()})
     ids.update({"admin": admin.id, "west_supervisor": west.id, "version": version.id})

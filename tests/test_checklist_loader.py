@@ -78,7 +78,7 @@ QUESTION_KEYS = [
 def test_shipped_checklist_validates() -> None:
     c = load_checklist(builtin_path())
     assert c.name == "township_archive"
-    assert c.version == 1
+    assert c.version == 2
     assert c.title["zh-CN"] and c.title["en"]
     assert builtin_checklist() is builtin_checklist()
     assert builtin_checklist() == c
@@ -95,6 +95,7 @@ def test_sections_in_order() -> None:
         "归档",
         "村(社区)",
         "合格证",
+        "工作机制",
         "照片与备注",
     ]
 
@@ -102,7 +103,7 @@ def test_sections_in_order() -> None:
 def test_question_keys_types_and_labels() -> None:
     c = builtin_checklist()
     keys = [q.key for q in c.questions()]
-    assert len(keys) == len(set(keys)) == 27
+    assert len(keys) == len(set(keys)) == 32
     for key in QUESTION_KEYS:
         assert key in keys
     for q in c.questions():
@@ -445,7 +446,7 @@ runner = CliRunner()
 def test_cli_validate_ok() -> None:
     result = runner.invoke(checklist_app, ["validate", str(builtin_path())])
     assert result.exit_code == 0, result.output
-    assert "OK: township_archive v1" in result.output and "27" in result.output
+    assert "OK: township_archive v2" in result.output and "32" in result.output
 
 
 def test_cli_validate_bad(tmp_path: Path) -> None:

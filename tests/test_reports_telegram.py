@@ -56,7 +56,7 @@ async def test_documents_are_uploaded(sessions: SessionMaker, world: dict[str, A
             api, lambda: api.send_text(SUPERVISOR, f"/chart {YEAR}"), until=lambda c: c.method == "sendPhoto"
         )
         assert call.upload is not None and call.upload.data[:4] == b"\x89PNG"
-        assert call.caption == f"{YEAR} 年度各乡镇归档进度（10 个乡镇）"
+        assert call.caption == f"{YEAR} 年度各乡镇归档进度（已检查 7/10 个乡镇）"
 
         call = await act(
             api,
@@ -65,7 +65,7 @@ async def test_documents_are_uploaded(sessions: SessionMaker, world: dict[str, A
         )
         assert call.upload is not None and call.upload.filename is not None
         assert call.upload.filename.endswith(".xlsx")
-        assert load_workbook(io.BytesIO(call.upload.data)).sheetnames == ["检查记录", "修改记录"]
+        assert load_workbook(io.BytesIO(call.upload.data)).sheetnames == ["概况", "检查记录", "修改记录"]
 
 
 def test_cli_writes_report_and_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,15 +94,18 @@ def test_cli_writes_report_and_export(tmp_path: Path, monkeypatch: pytest.Monkey
     assert result.exit_code == 0, result.output
     assert f"Report {YEAR} (5 townships)" in result.output
     texts = [p.text for p in Document(str(out)).paragraphs if p.text]
-    assert texts[0] == f"东县各乡镇落实{YEAR}年档案工作任务的督查情况汇报" and texts[-2] == "东县档案局"
+    assert texts[0] == f"东县各乡镇落实{YEAR}年档案工作任务的督查情况汇报" and "东县档案局" in texts
     body = "".join(texts)
-    assert "石门镇未有档案装具；" in body and "龙山乡" not in body  # 龙山乡 is in 西县
+    assert "石门镇未有档案装具。" in body and "龙山乡" not in body  # 龙山乡 is in 西县
+    pdf = tmp_path / "汇报.pdf"
+    result = runner.invoke(app, ["report", "--year", str(YEAR), "--out", str(out), "--pdf", str(pdf)])
+    assert result.exit_code == 0 and pdf.read_bytes()[:5] == b"%PDF-", result.output
 
     xlsx = tmp_path / "检查记录.xlsx"
     result = runner.invoke(app, ["export", "--year", str(YEAR), "--out", str(xlsx)])
     assert result.exit_code == 0, result.output
     assert f"Export {YEAR} (9 inspections)" in result.output
-    assert load_workbook(xlsx)["检查记录"].max_row == 10
+    assert load_workbook(xlsx)["检查记录"].max_row == 11  # every township of the registry
 
     result = runner.invoke(app, ["report", "--year", str(YEAR), "--out", str(out), "--area", "北县"])
     assert result.exit_code == 1 and "北县" in result.output

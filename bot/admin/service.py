@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.admin.township_file import FileProblem, parse_file
 from bot.i18n import t
-from storage.db import SessionMaker, transaction, write_transaction
+from storage.db import SessionMaker, transaction
 from storage.models import Area, Person, Role, Township
 from storage.queries import registry as reg
 from storage.queries.invites import DEFAULT_DAYS, create_invite
@@ -73,7 +73,7 @@ async def import_townships(
     if not parsed.rows:
         raise _error("admin.import.empty_file", file=path.name)
     advance = progress(len(parsed.rows)) if progress is not None else None
-    async with write_transaction(sessions) as session:
+    async with transaction(sessions) as session:
         result = await reg.import_townships(session, parsed.rows, city=city, progress=advance)
         if result.conflicts:
             lines: list[tuple[str, dict[str, Any]]] = [
@@ -176,7 +176,7 @@ async def make_invite(
 ) -> MadeInvite:
     if not 0 < days <= 365:
         raise _error("admin.bad_days")
-    async with write_transaction(sessions) as session:
+    async with transaction(sessions) as session:
         found_area = await _area(session, area)
         found = await _townships(session, townships)
         _check_role(role, found_area, found)
@@ -223,7 +223,7 @@ async def add_user(
         raise _error("wecom.need_account")
     if not name.strip():
         raise _error("admin.need_name")
-    async with write_transaction(sessions) as session:
+    async with transaction(sessions) as session:
         found_area = await _area(session, area)
         found = await _townships(session, townships)
         _check_role(role, found_area, found)
@@ -250,7 +250,7 @@ async def list_users(sessions: SessionMaker, *, include_removed: bool = False) -
 
 
 async def remove_user(sessions: SessionMaker, spec: str) -> Person:
-    async with write_transaction(sessions) as session:
+    async with transaction(sessions) as session:
         person = await _person(session, spec)
         if not person.active:
             raise _error("admin.already_removed", person=person.name, pid=person.id)
@@ -268,7 +268,7 @@ class Assigned:
 async def assign(
     sessions: SessionMaker, spec: str, townships: Sequence[str], *, add: bool = True
 ) -> Assigned:
-    async with write_transaction(sessions) as session:
+    async with transaction(sessions) as session:
         person = await _person(session, spec)
         if not person.active:
             raise _error("admin.already_removed", person=person.name, pid=person.id)

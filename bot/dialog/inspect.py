@@ -23,6 +23,7 @@ from bot.engine import (
     parse_answer,
     validate_answer,
 )
+from bot.reports.facts import keep_submitted
 from storage.models import Inspection, InspectionStatus, Role, Township
 from storage.queries import inspections as q_insp
 from storage.queries.people import visible_inspection, visible_township, visible_townships
@@ -487,6 +488,7 @@ async def act_submit(turn: Turn, inp: Input) -> list[Reply]:
     turn.reset()
     if not await q_insp.submit(turn.session, cur.inspection, turn.person.id):
         return [Reply(turn.t("inspect.changed_meanwhile"), edit=True)]
+    await keep_submitted(turn.session, cur.inspection, cur.checklist)  # the report's facts, now
     done = turn.t("review.submitted", township=cur.township.name, year=cur.inspection.year)
     return [Reply(done, edit=True), *await returns.after_submit(turn, cur.inspection, cur.township, was)]
 

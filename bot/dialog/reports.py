@@ -8,6 +8,7 @@ Buttons here are stateless (they stay valid whatever comes after them).
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,9 @@ from bot.dialog import render
 from bot.dialog.state import IDLE
 from bot.dialog.turn import Turn, argument
 from bot.dialog.types import Button, Input, Reply
-from bot.engine import Checklist, Derived, derive, effective_answers, format_value
+from bot.engine import Checklist, Derived, QType, derive, effective_answers, format_value
 from bot.reports.summary import (
     NOT_INSPECTED,
-    SUMMARY_GROUPS,
     Summary,
     TownshipYear,
     build_summary,
@@ -32,12 +32,18 @@ from storage.queries.summary import (
     InspectionRow,
     Scope,
     TownshipRow,
+    answers_of_inspections,
     find_townships,
+    inspections_in_year,
     inspections_of_township,
+    keep_facts,
     scope_of,
     scope_townships,
     township_row,
 )
+from storage.queries.targets import inspection_team, set_inspection_team
+
+log = logging.getLogger(__name__)
 
 FOLD = 8  # names shown per group before "… and N more"
 MAX_BUTTONS = 24  # township buttons offered at once
@@ -152,11 +158,15 @@ async def _card(turn: Turn, township: TownshipRow) -> list[Reply]:
     latest = inspections[0]
     checklist, values, derived = await _derived(turn, latest)
     lines.append(_year_line(turn, latest, derived))
+    if latest.status != InspectionStatus.submitted:
+        lines.append(turn.t("status.not_counted"))
     lines += _facts(turn, checklist, values, derived)
     if len(inspections) > 1:
         earlier = inspections[1]
-        _, before, before_derived = await _derived(turn, earlier)
-        lines.append(_change(turn, values, derived, earlier, before, before_derived))
+        before_checklist, before, before_derived = await _derived(turn, earlier)
+        lines.append(
+            _change(turn, checklist, values, derived, earlier, before_checklist, before, before_derived)
+        )
         lines.append(turn.t("status.history"))
         for row in inspections[1:4]:
             d = before_derived if row is earlier else (await _derived(turn, row))[2]
@@ -188,55 +198,26 @@ def _year_line(turn: Turn, row: InspectionRow, derived: Derived) -> str:
     )
 
 
+SHOWN_TYPES = (QType.photo, QType.text)  # not on the card: photos are sent, notes are long
+
+
 def _facts(turn: Turn, checklist: Checklist, values: dict[str, Any], derived: Derived) -> list[str]:
+    """One line per checklist section with its answers, then the derived facts and flags."""
     loc = turn.locale
-    dash = "—"
-
-    def shown(key: str) -> str:
-        if key not in values or not checklist.has_question(key):
-            return dash
-        return format_value(checklist.question(key), values[key], loc)
-
-    protections = values.get("protections")
-    total = len(checklist.question("protections").choices) if checklist.has_question("protections") else 8
-    lines = [
-        turn.t(
-            "status.room",
-            has_room=shown("has_room"),
-            standard=shown("room_standard"),
-            mixed=shown("room_mixed"),
-            secure=shown("room_secure"),
-        ),
-        turn.t(
-            "status.equipment",
-            has_equipment=shown("has_equipment"),
-            state=shown("equipment_state"),
-            protections=shown("protections"),
-            n=len(protections) if isinstance(protections, list) else 0,
-            total=total,
-        ),
-        turn.t(
-            "status.archivist",
-            archivist=shown("archivist"),
-            certificate=shown("archivist_certificate"),
-            changes=shown("archivist_changes"),
-        ),
-        turn.t("status.funding", has_funding=shown("has_funding"), amount=shown("funding_amount")),
-        turn.t(
-            "status.filing",
-            filed=shown("filed_up_to"),
-            lag=dash if derived.filing_lag is None else derived.filing_lag,
-            done=shown("annual_task_done"),
-            state=shown("work_state"),
-            progress=shown("filing_progress"),
-        ),
-        turn.t(
-            "status.villages",
-            part=values.get("villages_established", dash),
-            total=values.get("villages_total", dash),
-            rate=percent(derived.village_rate),
-        ),
-    ]
+    sep = turn.t("status.sep")
+    lines = []
+    for section in checklist.sections:
+        parts = [
+            turn.t("status.answer", question=q.short_text(loc), value=format_value(q, values[q.key], loc))
+            for q in section.questions
+            if q.key in values and q.type not in SHOWN_TYPES
+        ]
+        if parts:
+            lines.append(turn.t("status.section", section=section.text(loc), answers=sep.join(parts)))
+    if derived.filing_lag is not None:
+        lines.append(turn.t("status.lag", lag=derived.filing_lag))
+    if derived.village_rate is not None:
+        lines.append(turn.t("status.rate", rate=percent(derived.village_rate)))
     flags = sorted(derived.flags, key=lambda f: render.SEVERITY_ORDER.get(f.severity, 9))
     if flags:
         lines.append(turn.t("status.flags"))
@@ -249,18 +230,23 @@ def _facts(turn: Turn, checklist: Checklist, values: dict[str, Any], derived: De
 
 def _change(
     turn: Turn,
+    checklist: Checklist,
     values: dict[str, Any],
     derived: Derived,
     earlier: InspectionRow,
+    before_checklist: Checklist,
     before: dict[str, Any],
     before_derived: Derived,
 ) -> str:
     """What changed since the township's previous inspection."""
     loc = turn.locale
     parts = [turn.t("status.change_score", delta=f"{derived.score - before_derived.score:+d}")]
-    old_year, new_year = before.get("filed_up_to"), values.get("filed_up_to")
-    if old_year != new_year and old_year is not None and new_year is not None:
-        parts.append(turn.t("status.change_filed", old=old_year, new=new_year))
+    old_lag, new_lag = before_derived.filing_lag, derived.filing_lag
+    spec, old_spec = checklist.facts.filing_lag, before_checklist.facts.filing_lag
+    if spec and old_spec and old_lag is not None and new_lag is not None:
+        old_year, new_year = before.get(old_spec.year), values.get(spec.year)
+        if old_year != new_year:
+            parts.append(turn.t("status.change_filed", old=old_year, new=new_year))
     if before_derived.village_rate != derived.village_rate:
         parts.append(
             turn.t(
@@ -292,7 +278,16 @@ async def _overseer_year(turn: Turn, inp: Input) -> tuple[int | None, list[Reply
     return year, []
 
 
-async def _summary(turn: Turn, year: int, *, with_team: bool = False, with_areas: bool = False) -> Summary:
+async def _summary(
+    turn: Turn, year: int, *, with_team: bool = False, with_areas: bool = False, keep: bool = False
+) -> Summary:
+    """The year's summary for the person's scope. With ``keep``, facts it had to compute
+    are written for the next reader (the turn then holds the right to write: only where
+    nothing slow follows)."""
+
+    async def write(rows: list[dict[str, Any]]) -> None:
+        await keep_facts(turn.session, rows)
+
     scope = await scope_of(turn.session, turn.person)
     return await build_summary(
         turn.session,
@@ -302,6 +297,7 @@ async def _summary(turn: Turn, year: int, *, with_team: bool = False, with_areas
         checklists=turn.services.checklist_of,
         with_team=with_team,
         with_areas=with_areas,
+        keep=write if keep else None,
     )
 
 
@@ -309,7 +305,7 @@ async def cmd_summary(turn: Turn, inp: Input) -> list[Reply]:
     year, refusal = await _overseer_year(turn, inp)
     if year is None:
         return refusal
-    return [summary_reply(turn, await _summary(turn, year))]
+    return [summary_reply(turn, await _summary(turn, year, keep=True))]
 
 
 def _deadline_line(turn: Turn, s: Summary) -> str:
@@ -329,34 +325,51 @@ async def act_summary(turn: Turn, inp: Input) -> list[Reply]:
     return await cmd_summary(turn, Input("command", text=argument(inp), command="summary"))
 
 
+def summary_groups(s: Summary) -> list[str]:
+    """The groups /summary lists: the checklist's choice, else the target's and the problems."""
+    report = s.rules.report if s.rules else None
+    if report is None:
+        return []
+    if report.summary:
+        return list(report.summary)
+    keys = [s.target_group] if s.target_group else []
+    return keys + [g.key for g in report.groups if g.polarity == "problem" and g.key not in keys]
+
+
+def completion_line(turn: Turn, s: Summary) -> str:
+    """Completion of the year's task over every township in scope (the same words as the
+    report and the reminders)."""
+    missing = s.total - len(s.counted)
+    return turn.t(
+        "summary.completion",
+        label=s.label(s.target_group, turn.locale) if s.target_group else "",
+        done=len(s.completed),
+        total=s.total,
+        share=percent(s.completion),
+        target=percent(s.target.township_target),
+        verdict=turn.t("summary.met") if s.completion_met else turn.t("summary.short", n=s.completion_needed),
+        partial=turn.t("summary.partial", n=missing) if missing else "",
+    )
+
+
+def villages_line(turn: Turn, s: Summary) -> str:
+    v = s.villages
+    return turn.t(
+        "summary.villages",
+        part=v.part,
+        total=v.total,
+        rate=percent(v.rate),
+        target=percent(s.target.village_target),
+        verdict=turn.t("summary.met_rate") if s.village_met else turn.t("summary.short_rate"),
+        partial=turn.t("summary.villages_partial", n=v.townships_registry) if v.townships_registry else "",
+    )
+
+
 def summary_reply(turn: Turn, s: Summary) -> Reply:
     lines = [turn.t("summary.title", year=s.year, region=s.region or turn.t("summary.all_region"), n=s.total)]
     if s.total == 0:
         return Reply("\n".join([*lines, turn.t("summary.empty")]))
     lines.append(_deadline_line(turn, s))
-    lines.append(
-        turn.t(
-            "summary.completion",
-            done=len(s.completed),
-            total=s.total,
-            share=percent(s.completion),
-            target=percent(s.target.township_target),
-            verdict=turn.t("summary.met")
-            if s.completion_met
-            else turn.t("summary.short", n=s.completion_needed),
-        )
-    )
-    part, villages = s.villages
-    lines.append(
-        turn.t(
-            "summary.villages",
-            part=part,
-            total=villages,
-            rate=percent(s.village_rate),
-            target=percent(s.target.village_target),
-            verdict=turn.t("summary.met_rate") if s.village_met else turn.t("summary.short_rate"),
-        )
-    )
     counts = {status: len(s.by_status[status]) for status in s.by_status}
     lines.append(
         turn.t(
@@ -374,66 +387,115 @@ def summary_reply(turn: Turn, s: Summary) -> Reply:
             label = turn.t(f"summary.label.{status}")
             lines.append(turn.t("summary.status_line", label=label, names=_shown(turn, group)))
             if len(group) > FOLD:
-                buttons.append(_more_button(turn, s.year, f"status.{status}", len(group)))
+                buttons.append(_more_button(turn, s, f"status.{status}", len(group)))
+    if s.target_group:
+        lines.append(completion_line(turn, s))
+    if s.village_keys:
+        lines.append(villages_line(turn, s))
     lines.append("")
+    if not s.counted:
+        lines.append(turn.t("summary.no_record"))
+        return Reply("\n".join(lines), render.pairs(buttons))
     lines.append(turn.t("summary.counted", n=counts[InspectionStatus.submitted]))
-    for key in SUMMARY_GROUPS:
-        group = s.group(key)
-        label = turn.t(f"summary.group.{key}")
-        if group:
-            lines.append(turn.t("summary.group_line", label=label, n=len(group), names=_shown(turn, group)))
-            if len(group) > FOLD:
-                buttons.append(_more_button(turn, s.year, key, len(group)))
+    for key in summary_groups(s):
+        cov = s.coverage(key)
+        label = s.label(key, turn.locale)
+        if cov.form == "silent":
+            lines.append(turn.t("summary.group_silent", label=label))
+        elif cov.members:
+            lines.append(
+                turn.t("summary.group_line", label=label, n=len(cov.members), names=_shown(turn, cov.members))
+            )
+            buttons.append(_more_button(turn, s, key, len(cov.members)))
         else:
-            lines.append(turn.t("summary.group_none", label=label))
+            lines.append(turn.t("summary.group_none", label=label, n=cov.checked))
     return Reply("\n".join(lines), render.pairs(buttons))
 
 
 def _shown(turn: Turn, group: list[TownshipYear]) -> str:
     """The names of a group, the first FOLD of a longer one with the count."""
-    if len(group) <= FOLD:
-        return join_names([ty.name for ty in group], turn.locale)
-    first = turn.t("summary.sep").join(ty.name for ty in group[:FOLD])
-    return turn.t("summary.names_more", names=first, n=len(group))
+    names = [ty.township.name for ty in group[: FOLD + 1]]  # (more than FOLD: only the count is shown)
+    return (
+        join_names(names, turn.locale, FOLD)
+        if len(group) <= FOLD
+        else turn.t("summary.names_more", names=turn.t("summary.sep").join(names[:FOLD]), n=len(group))
+    )
 
 
-def _more_button(turn: Turn, year: int, key: str, n: int) -> Button:
-    label = _label(turn, key)
-    return turn.button(turn.t("summary.more", label=label, n=n), "group", f"{year}.{key}", stateless=True)
+def _more_button(turn: Turn, s: Summary, key: str, n: int) -> Button:
+    label = _label(turn, s, key)
+    return turn.button(turn.t("summary.more", label=label, n=n), "group", f"{s.year}.{key}", stateless=True)
 
 
-def _label(turn: Turn, key: str) -> str:
+def _label(turn: Turn, s: Summary, key: str) -> str:
     if key.startswith("status."):
         return turn.t(f"summary.label.{key.partition('.')[2]}")
-    return turn.t(f"summary.group.{key}")
+    return s.label(key, turn.locale)
 
 
 async def act_group(turn: Turn, inp: Input) -> list[Reply]:
-    """The whole list of one group of the summary."""
+    """One group of the summary in full: each township with the answers that put it there."""
     if not _is_overseer(turn):
         return [Reply(notice=turn.t("summary.denied"))]
     year_text, _, key = argument(inp).partition(".")
     if not year_text.isdigit() or not key:
         return [Reply(notice=turn.t("general.stale_button"))]
-    s = await _summary(turn, int(year_text))
+    s = await _summary(turn, int(year_text), keep=True)
     if key.startswith("status."):
-        names = [ty.name for ty in s.by_status.get(key.partition(".")[2], [])]
+        members = s.by_status.get(key.partition(".")[2], [])
+        items = [_township_name(ty, members) for ty in members]
+    elif s.rules is not None and key in s.group_keys:
+        members = s.group(key)
+        items = await _evidence(turn, s, key, members)
     else:
-        names = [ty.name for ty in s.group(key)]
-    head = turn.t("summary.full_list", year=s.year, label=_label(turn, key), n=len(names))
-    return [Reply(text) for text in _chunks(head, names, turn.t("summary.sep"))]
+        return [Reply(notice=turn.t("general.stale_button"))]
+    head = turn.t("summary.full_list", year=s.year, label=_label(turn, s, key), n=len(members))
+    return [Reply(text) for text in _chunks(head, items, "\n")]
 
 
-def _chunks(head: str, names: list[str], sep: str) -> list[str]:
-    """``head`` and the names, in as many messages as it takes (each under CHUNK)."""
+def _township_name(ty: TownshipYear, members: list[TownshipYear]) -> str:
+    twice = sum(1 for other in members if other.name == ty.name) > 1
+    return f"{ty.name}（{ty.township.area_name}）" if twice else ty.name
+
+
+async def _evidence(turn: Turn, s: Summary, key: str, members: list[TownshipYear]) -> list[str]:
+    """ "太平乡：整档经费 否" — each township with its answers to the questions the group reads."""
+    answers = await answers_of_inspections(
+        turn.session, [ty.inspection.id for ty in members if ty.inspection]
+    )
+    assert s.rules is not None
+    loc = turn.locale
+    out = []
+    for ty in members:
+        assert ty.inspection is not None
+        checklist = await turn.services.checklist_of(turn.session, ty.inspection.checklist_version_id)
+        values = effective_answers(checklist, answers.get(ty.inspection.id, {}), s.year)
+        shown = [
+            turn.t(
+                "status.answer",
+                question=checklist.question(q).short_text(loc),
+                value=format_value(checklist.question(q), values[q], loc),
+            )
+            for q in s.rules.evidence(key)
+            if checklist.has_question(q) and q in values
+        ]
+        name = _township_name(ty, members)
+        out.append(
+            turn.t("summary.evidence", name=name, answers=turn.t("status.sep").join(shown)) if shown else name
+        )
+    return out
+
+
+def _chunks(head: str, items: list[str], sep: str) -> list[str]:
+    """``head`` and the items, in as many messages as it takes (each under CHUNK)."""
     out: list[str] = []
     current, line, size = head, list[str](), 0
-    for name in names:
-        if line and len(current) + size + len(sep) + len(name) + 1 > CHUNK:
+    for item in items:
+        if line and len(current) + size + len(sep) + len(item) + 1 > CHUNK:
             out.append((current + "\n" if current else "") + sep.join(line))
             current, line, size = "", [], 0
-        size += len(name) + (len(sep) if line else 0)
-        line.append(name)
+        size += len(item) + (len(sep) if line else 0)
+        line.append(item)
     out.append((current + "\n" if current else "") + sep.join(line))
     return out
 
@@ -460,23 +522,44 @@ def _fresh(folder: Path, name: str) -> Path:
 
 
 async def cmd_report(turn: Turn, inp: Input) -> list[Reply]:
+    """The Word report, and the same report as a PDF to read on the phone. Nothing is
+    written to the database here, so no write lock is held while the documents are made."""
     year, refusal = await _overseer_year(turn, inp)
     if year is None:
         return refusal
     from bot.config import get_settings
-    from bot.reports.docx_report import ReportOptions, write_report
+    from bot.reports.docx_report import APPENDIX_LIMIT, ReportOptions, report_text, write_text
+    from bot.reports.pdf_report import write_pdf
 
     summary = await _summary(turn, year, with_team=True)
+    scope = await scope_of(turn.session, turn.person)
     settings = get_settings()
+    listed = summary.total <= APPENDIX_LIMIT  # the appendix lists them one by one: their dates, inspectors
+    details = {row.id: row for row in await inspections_in_year(turn.session, scope, year)} if listed else {}
     options = ReportOptions(
         issuer=settings.report_issuer,
         addressee=settings.report_addressee,
         tz=turn.services.tz,
         locale=turn.locale,
+        names_limit=settings.report_names_limit,
     )
-    path = _fresh(_out_dir(turn), turn.t("report.file_name", year=year))
-    await asyncio.to_thread(write_report, summary, path, options)
-    return [Reply(turn.t("report.caption", year=year, n=summary.total), file=path)]
+    folder = _out_dir(turn)
+    path = _fresh(folder, turn.t("report.file_name", year=year))
+    pdf_path = _fresh(folder, turn.t("report.pdf_name", year=year))
+    text = report_text(summary, options, details)
+    await asyncio.to_thread(write_text, text, path, options)
+    caption = turn.t("report.caption", year=year, n=summary.total)
+    try:
+        await asyncio.to_thread(write_pdf, text, pdf_path)
+    except Exception as exc:  # the Word report stands on its own; say why there is no PDF
+        log.exception("the report's PDF could not be made")
+        return [
+            Reply(caption + turn.t("report.pdf_missing", reason=str(exc) or type(exc).__name__), file=path)
+        ]
+    return [
+        Reply(caption, file=path),
+        Reply(turn.t("report.pdf_caption", year=year), file=pdf_path),
+    ]
 
 
 async def cmd_export(turn: Turn, inp: Input) -> list[Reply]:
@@ -496,7 +579,12 @@ async def cmd_export(turn: Turn, inp: Input) -> list[Reply]:
     )
     path = _fresh(_out_dir(turn), turn.t("export.file_name", year=year))
     await asyncio.to_thread(write_export, data, path)
-    return [Reply(turn.t("export.caption", year=year, n=len(data.rows)), file=path)]
+    return [
+        Reply(
+            turn.t("export.caption", year=year, n=sum(1 for r in data.rows if r.inspection is not None)),
+            file=path,
+        )
+    ]
 
 
 async def cmd_chart(turn: Turn, inp: Input) -> list[Reply]:
@@ -508,4 +596,58 @@ async def cmd_chart(turn: Turn, inp: Input) -> list[Reply]:
     summary = await _summary(turn, year, with_areas=True)
     path = _fresh(_out_dir(turn), turn.t("chart.file_name", year=year))
     await asyncio.to_thread(write_chart, summary, path, turn.locale)
-    return [Reply(turn.t("chart.caption", year=year, n=summary.total), file=path, photo=True)]
+    caption = turn.t("chart.caption", year=year, n=summary.total, counted=len(summary.counted))
+    return [Reply(caption, file=path, photo=True)]
+
+
+# The inspection team -------------------------------------------------------------------------
+
+
+def _year_first(turn: Turn, text: str) -> tuple[int | None, str]:
+    """``2024 rest`` → (2024, rest); this year when the text does not start with a year."""
+    head, _, rest = text.strip().partition(" ")
+    year = _year(turn, head) if head else turn.services.now_year()
+    return (year, rest.strip()) if year is not None and head else (turn.services.now_year(), text.strip())
+
+
+async def cmd_team(turn: Turn, inp: Input) -> list[Reply]:
+    """``/team [year]`` shows the year's inspection team; an administrator sets it with
+    ``/team 2024 张三（督查室主任）；李四（档案局）、王五（信访办）`` (the leader, then the members)."""
+    from bot.reports.team import describe, parse_people, parse_person
+
+    if not _is_overseer(turn):
+        return await _resume(turn, [Reply(turn.t("summary.denied"))])
+    year, rest = _year_first(turn, inp.text)
+    assert year is not None
+    if rest:
+        if turn.person.role != Role.admin:
+            return [Reply(turn.t("team.admins_only"))]
+        leader_text, _, members_text = rest.replace(";", "；").partition("；")
+        leader = parse_person(leader_text)
+        if leader is None:
+            return [Reply(turn.t("team.usage", year=year))]
+        await set_inspection_team(
+            turn.session,
+            year,
+            leader=leader["name"],
+            leader_title=leader.get("title"),
+            members=parse_people(members_text),
+        )
+        await turn.session.flush()
+    return [Reply(describe(await inspection_team(turn.session, year), year, turn.locale))]
+
+
+async def cmd_asks(turn: Turn, inp: Input) -> list[Reply]:
+    """``/asks 2024 TEXT``: what the report asks of its addressee beyond what the data shows
+    (``/asks 2024 -`` clears it)."""
+    from bot.reports.team import describe
+
+    if not _is_overseer(turn):
+        return await _resume(turn, [Reply(turn.t("summary.denied"))])
+    year, rest = _year_first(turn, inp.text)
+    assert year is not None
+    if not rest:
+        return [Reply(turn.t("team.asks_usage", year=year))]
+    await set_inspection_team(turn.session, year, asks="" if rest == "-" else rest)
+    await turn.session.flush()
+    return [Reply(describe(await inspection_team(turn.session, year), year, turn.locale))]

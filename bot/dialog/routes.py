@@ -72,6 +72,8 @@ ROUTES = Routes(
         "report": reports.cmd_report,
         "export": reports.cmd_export,
         "chart": reports.cmd_chart,
+        "team": reports.cmd_team,
+        "asks": reports.cmd_asks,
         "history": history.cmd_history,
         "return": returns.cmd_return,
         "deadlines": deadlines.cmd_deadlines,

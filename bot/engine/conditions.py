@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bot.i18n import t
 
 from .format import format_value
-from .schema import INSPECTION_YEAR, OP_NAMES, Checklist, Cond, Question, Ref, pick
+from .schema import INSPECTION_YEAR, OP_NAMES, Checklist, Cond, Question, Ref, YearOffset, pick
 
 if TYPE_CHECKING:
     from .parsers import ParseContext
@@ -41,6 +41,8 @@ def _operand(operand: Any, answers: dict[str, Any], inspection_year: int | None)
         return _answer(answers, operand.q)
     if operand == INSPECTION_YEAR:
         return inspection_year
+    if isinstance(operand, YearOffset):
+        return None if inspection_year is None else inspection_year + operand.inspection_year
     return operand
 
 
@@ -173,6 +175,8 @@ def validate_answer(
 def _show_operand(operand: Any) -> str:
     if isinstance(operand, Ref):
         return operand.q
+    if isinstance(operand, YearOffset):
+        return f"{INSPECTION_YEAR}{operand.inspection_year:+d}"
     if isinstance(operand, bool):
         return "true" if operand else "false"
     if isinstance(operand, list):
@@ -193,6 +197,8 @@ def describe(cond: Cond | None) -> str:
         return "(" + " or ".join(describe(c) for c in cond.any_) + ")"
     if cond.not_ is not None:
         return "not " + describe(cond.not_)
+    if cond.flag is not None:
+        return f"flag {cond.flag}"
     for op in cond.leaf_ops():
         value = getattr(cond, op)
         if op in _SYMBOLS:

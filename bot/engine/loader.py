@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from bot.i18n import DEFAULT_LOCALE, t
 
+from .exclusive import overlaps
 from .schema import (
     CHOICE_TYPES,
     INSPECTION_YEAR,
@@ -30,6 +31,7 @@ from .schema import (
     QType,
     Question,
     Ref,
+    YearOffset,
 )
 
 CHECKLIST_DIR = Path(__file__).resolve().parent.parent / "checklists"
@@ -38,7 +40,7 @@ CHECKLIST_DIR = Path(__file__).resolve().parent.parent / "checklists"
 class Problem(NamedTuple):
     """One fault: where (kind + key) and what (a ``checklist.fault.*`` key + params)."""
 
-    kind: str  # file | checklist | section | question | check | flag | score | facts
+    kind: str  # file | checklist | section | question | check | flag | score | facts | report
     key: str
     fault: str
     params: dict[str, Any]
@@ -129,6 +131,13 @@ def parse_checklist(data: Any, source: str) -> Checklist:
     except ValidationError as exc:
         raise ChecklistError(source, _pydantic_problems(exc, data)) from None
     problems = _Validator(checklist).run()
+    if not problems:  # the search needs a checklist that is valid otherwise
+        problems = [
+            Problem(
+                "report", f"{a}, {b}", "exclusive_overlap", {"first": a, "second": b, "answers": _show(found)}
+            )
+            for a, b, found in overlaps(checklist)
+        ]
     if problems:
         raise ChecklistError(source, problems)
     return checklist
@@ -159,6 +168,7 @@ def _show(value: Any) -> str:
 
 
 _LISTS = {"flags": "flag", "checks": "check", "score": "score", "sections": "section"}
+_REPORT_LISTS = {"groups": "report", "sections": "report"}
 
 
 def _locate(path: list[Any], data: dict[str, Any]) -> tuple[str, str, list[Any]]:
@@ -179,6 +189,12 @@ def _locate(path: list[Any], data: dict[str, Any]) -> tuple[str, str, list[Any]]
         return _LISTS[path[0]], key_of(node, path[1]), path[2:]
     if path and path[0] == "facts":
         return "facts", "facts", path[1:]
+    if len(path) >= 3 and path[0] == "report" and path[1] in _REPORT_LISTS and isinstance(path[2], int):
+        items = data.get("report", {}).get(path[1]) if isinstance(data.get("report"), dict) else None
+        node = items[path[2]] if isinstance(items, list) and path[2] < len(items) else None
+        return "report", key_of(node, path[2]), path[3:]
+    if path and path[0] == "report":
+        return "report", "report", path[1:]
     return "checklist", str(data.get("name", "?")), path
 
 
@@ -257,6 +273,7 @@ class _Validator:
         self._keyed(c.score, "score")
         for item in c.score:
             self._score_item(item)
+        self._report()
         return self.problems
 
     def _keyed(self, items: list[Any], kind: str) -> None:
@@ -332,9 +349,19 @@ class _Validator:
             return None
         return question
 
-    def _cond(self, cond: Cond, kind: str, key: str, field: str, before: int | None) -> None:
+    def _cond(
+        self, cond: Cond, kind: str, key: str, field: str, before: int | None, *, flags: bool = False
+    ) -> None:
         compound = cond.compound_ops()
         leaf = cond.leaf_ops()
+        if cond.flag is not None:
+            if compound or leaf or cond.q is not None:
+                self.add(kind, key, "cond_shape", field=field)
+            elif not flags:
+                self.add(kind, key, "cond_flag_not_allowed", field=field)
+            elif cond.flag not in {f.key for f in self.c.flags}:
+                self.add(kind, key, "cond_unknown_flag", field=field, ref=cond.flag)
+            return
         if compound:
             if leaf or cond.q is not None or len(compound) > 1:
                 self.add(kind, key, "cond_shape", field=field)
@@ -342,13 +369,13 @@ class _Validator:
             op = compound[0]
             if op == "not_":
                 assert cond.not_ is not None
-                self._cond(cond.not_, kind, key, f"{field}.not", before)
+                self._cond(cond.not_, kind, key, f"{field}.not", before, flags=flags)
                 return
             items: list[Cond] = getattr(cond, op) or []
             if not items:
                 self.add(kind, key, "cond_shape", field=field)
             for i, child in enumerate(items):
-                self._cond(child, kind, key, f"{field}.{OP_NAMES[op]}.{i}", before)
+                self._cond(child, kind, key, f"{field}.{OP_NAMES[op]}.{i}", before, flags=flags)
             return
         if cond.q is None or len(leaf) != 1:
             self.add(kind, key, "cond_shape", field=field)
@@ -401,6 +428,9 @@ class _Validator:
         if op in ("lt", "le", "gt", "ge"):
             if q.type not in NUMERIC_TYPES:
                 mismatch(value if not isinstance(value, Ref) else {"q": value.q})
+                return
+            if isinstance(value, YearOffset) and q.type is not QType.year:
+                mismatch({"inspection_year": value.inspection_year})
                 return
             if isinstance(value, Ref):
                 other = self._ref(value.q, kind, key, field, before)
@@ -515,3 +545,58 @@ class _Validator:
                 self.add("score", key, "fact_missing", fact=item.fact)
             if item.full_at is None or item.zero_at is None or not item.full_at < item.zero_at:
                 self.add("score", key, "lag_scale", full_at=item.full_at, zero_at=item.zero_at)
+
+    # -- the report
+
+    def _report(self) -> None:
+        report = self.c.report
+        if report is None:
+            return
+        add = self.add
+        sections = {}
+        for section in report.sections:
+            if section.key in sections:
+                add("report", section.key, "duplicate_key", key=section.key)
+            sections[section.key] = section
+            if section.part != "found" and (section.title is None or "zh-CN" not in section.title):
+                add("report", section.key, "missing_label", field="title")
+        groups: set[str] = set()
+        for g in report.groups:
+            if g.key in groups:
+                add("report", g.key, "duplicate_key", key=g.key)
+            groups.add(g.key)
+            if "zh-CN" not in g.label:
+                add("report", g.key, "missing_label", field="label")
+            self._cond(g.when, "report", g.key, "when", before=None, flags=True)
+            home = sections.get(g.section)
+            if home is None or home.part == "next":
+                add("report", g.key, "report_unknown_section", field="section", ref=g.section)
+            if g.ask is not None and (g.ask not in sections or sections[g.ask].part != "next"):
+                add("report", g.key, "report_unknown_section", field="ask", ref=g.ask)
+            for name in ("by", "total"):
+                ref = getattr(g, name)
+                if ref is None:
+                    continue
+                found = self._ref(ref, "report", g.key, name, None)
+                if found is not None and found.type not in NUMERIC_TYPES:
+                    add(
+                        "report",
+                        g.key,
+                        "cond_type",
+                        field=name,
+                        ref=ref,
+                        qtype=found.type.value,
+                        op=name,
+                        value=_show(ref),
+                    )
+            for ref in g.evidence:
+                self._ref(ref, "report", g.key, "evidence", None)
+        named = [("targets.township", report.targets.township)] if report.targets else []
+        named += [(f"exclusive.{n}", k) for n, keys in enumerate(report.exclusive) for k in keys]
+        named += [("chart", k) for k in report.chart] + [("summary", k) for k in report.summary]
+        for field, key in named:
+            if key not in groups:
+                add("report", "report", "report_unknown_group", field=field, ref=key)
+        for n, keys in enumerate(report.exclusive):
+            if len(set(keys)) < 2:
+                add("report", "report", "cond_shape", field=f"exclusive.{n}")

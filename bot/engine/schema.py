@@ -65,7 +65,13 @@ class Ref(_Model):
     q: StrictStr
 
 
-Operand = StrictInt | StrictFloat | Literal["inspection_year"] | Ref
+class YearOffset(_Model):
+    """An operand: the inspection year plus an offset, ``{inspection_year: -1}`` (last year)."""
+
+    inspection_year: StrictInt
+
+
+Operand = StrictInt | StrictFloat | Literal["inspection_year"] | Ref | YearOffset
 
 
 class Cond(_Model):
@@ -74,9 +80,12 @@ class Cond(_Model):
     Either a compound — ``{all: [...]}``, ``{any: [...]}``, ``{not: {...}}`` — or a test on
     one question ``{q: KEY, OP: VALUE}`` with exactly one OP among eq, ne, in, lt, le, gt,
     ge, has_any, has_all, missing_any, answered. The loader checks the "exactly one".
+    In the report's groups, ``{flag: KEY}`` also stands for a flag's own condition (true,
+    false or unknown as that condition is), so a group and a flag share one definition.
     """
 
     q: StrictStr | None = None
+    flag: StrictStr | None = None
     eq: Scalar | None = None
     ne: Scalar | None = None
     in_: list[Scalar] | None = Field(default=None, alias="in")
@@ -110,8 +119,16 @@ class Cond(_Model):
         return out
 
     def refs(self) -> list[str]:
-        """Every question key this condition reads, in order of appearance."""
+        """Every question key this condition reads, in order of appearance (a ``flag``
+        leaf reads none itself: see ``Checklist.resolve``)."""
         return list(self._refs)
+
+    def flag_refs(self) -> list[str]:
+        """The flags this condition names with ``{flag: KEY}``."""
+        out = [self.flag] if self.flag is not None else []
+        for child in self.children():
+            out.extend(child.flag_refs())
+        return out
 
     @cached_property
     def _refs(self) -> tuple[str, ...]:  # conditions are frozen: read once (every turn asks)
@@ -155,6 +172,9 @@ class Question(_Model):
     key: StrictStr = Field(pattern=KEY_PATTERN)
     type: QType
     label: Text
+    # A few words naming the question where the whole question is too long: the status card,
+    # the report's appendix, "the answer that put a township in a group".
+    short: Text | None = None
     help: Text | None = None
     choices: list[Choice] = Field(default_factory=list)
     required: StrictBool = True
@@ -167,6 +187,10 @@ class Question(_Model):
     def text(self, locale: str | None = None) -> str:
         """The label in ``locale`` (fallback zh-CN)."""
         return pick(self.label, locale)
+
+    def short_text(self, locale: str | None = None) -> str:
+        """The short name (the label when there is none)."""
+        return pick(self.short, locale) if self.short else self.text(locale)
 
     def help_text(self, locale: str | None = None) -> str | None:
         return pick(self.help, locale) or None if self.help else None
@@ -261,6 +285,69 @@ class Facts(_Model):
     village_rate: RateDef | None = None
 
 
+Part = Literal["found", "practice", "problems", "next"]
+
+
+class ReportSection(_Model):
+    """A place in the supervision report that groups' sentences feed.
+
+    ``found``: the opening paragraph of 一 (what the inspection found done well);
+    ``practice``: a heading under 一 (how the good ones did it); ``problems``: a heading
+    under 二; ``next``: a heading under 三 where the townships of groups that ``ask`` for
+    this section are asked to act. ``show`` puts the year's targets against the actual
+    figures here (``township_target``, ``village_target``)."""
+
+    key: StrictStr = Field(pattern=KEY_PATTERN)
+    part: Part
+    title: Text | None = None
+    show: list[Literal["township_target", "village_target"]] = Field(default_factory=list)
+
+    def text(self, locale: str | None = None) -> str:
+        return pick(self.title, locale)
+
+
+class ReportGroup(_Model):
+    """A group of townships the report, the summary and the chart name: those whose
+    answers meet ``when``. Its sentences are in the message catalogue under
+    ``report.group.KEY.none|some|all`` (a generic sentence with ``label`` otherwise)."""
+
+    key: StrictStr = Field(pattern=KEY_PATTERN)
+    label: Text
+    polarity: Literal["good", "problem"]
+    section: StrictStr
+    when: Cond
+    # A ``next`` section where the group's townships are asked to act.
+    ask: StrictStr | None = None
+    # A question whose answer the members are listed by ("filed up to 2006: …").
+    by: StrictStr | None = None
+    # A number question summed over the members ("… 58000元 in all").
+    total: StrictStr | None = None
+    # The answers shown as what put a township here (default: the questions ``when`` reads).
+    evidence: list[StrictStr] = Field(default_factory=list)
+
+    def text(self, locale: str | None = None) -> str:
+        return pick(self.label, locale)
+
+
+class ReportTargets(_Model):
+    """What the year's targets are held against: the group whose townships count as having
+    done the year's task (the village target uses ``facts.village_rate``)."""
+
+    township: StrictStr
+
+
+class Report(_Model):
+    sections: list[ReportSection] = Field(default_factory=list)
+    groups: list[ReportGroup] = Field(default_factory=list)
+    # Sets of groups no township may be in two of at once (checked by the loader).
+    exclusive: list[list[StrictStr]] = Field(default_factory=list)
+    targets: ReportTargets | None = None
+    # Groups that colour the chart's bars, the first that holds wins.
+    chart: list[StrictStr] = Field(default_factory=list)
+    # Groups /summary lists (default: the target's group and every problem group).
+    summary: list[StrictStr] = Field(default_factory=list)
+
+
 class Checklist(_Model):
     name: StrictStr = Field(pattern=KEY_PATTERN)
     version: StrictInt = Field(ge=1)
@@ -270,6 +357,7 @@ class Checklist(_Model):
     checks: list[Check] = Field(default_factory=list)
     flags: list[FlagDef] = Field(default_factory=list)
     score: list[ScoreItem] = Field(default_factory=list)
+    report: Report | None = None
 
     @cached_property
     def _flat(self) -> tuple[Question, ...]:
@@ -320,6 +408,54 @@ class Checklist(_Model):
             if f.key == key:
                 return f
         raise KeyError(key)
+
+    def groups(self) -> list[ReportGroup]:
+        """The report's groups, in the order the checklist declares them."""
+        return list(self.report.groups) if self.report else []
+
+    def group(self, key: str) -> ReportGroup:
+        for g in self.groups():
+            if g.key == key:
+                return g
+        raise KeyError(key)
+
+    def report_section(self, key: str) -> ReportSection:
+        assert self.report is not None
+        for s in self.report.sections:
+            if s.key == key:
+                return s
+        raise KeyError(key)
+
+    @cached_property
+    def _conditions(self) -> dict[str, Cond]:
+        return {g.key: self.resolve(g.when) for g in self.groups()}
+
+    def condition(self, group: str) -> Cond:
+        """A group's condition with every ``{flag: KEY}`` replaced by that flag's own."""
+        return self._conditions[group]
+
+    def resolve(self, cond: Cond) -> Cond:
+        """``cond`` with ``{flag: KEY}`` leaves replaced by the flags' conditions."""
+        if not cond.flag_refs():
+            return cond
+        flags = {f.key: f.when for f in self.flags}
+
+        def walk(node: Any) -> Any:
+            if isinstance(node, dict):
+                if set(node) == {"flag"} and node["flag"] in flags:
+                    return flags[node["flag"]].model_dump(mode="json", by_alias=True, exclude_none=True)
+                return {k: walk(v) for k, v in node.items()}
+            if isinstance(node, list):
+                return [walk(v) for v in node]
+            return node
+
+        return Cond.model_validate(walk(cond.model_dump(mode="json", by_alias=True, exclude_none=True)))
+
+    def evidence(self, group: str) -> list[str]:
+        """The questions whose answers show why a township is in ``group``."""
+        g = self.group(group)
+        keys = g.evidence or self.condition(group).refs()
+        return [k for k in dict.fromkeys(keys) if self.has_question(k)]
 
     def to_data(self) -> dict[str, Any]:
         """JSON-serialisable form; ``parse_checklist(c.to_data(), ...) == c``.

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.dialog.types import Reply
 from bot.outbox import Outbox, Outcome
 from bot.reminders.service import ReminderService, rules_from
-from storage.db import make_engine, make_sessionmaker, upgrade, write_transaction
+from storage.db import make_engine, make_sessionmaker, transaction, upgrade
 from storage.queries.targets import set_year_target, year_targets
 
 reminders_app = typer.Typer(help="Reminders: send what is due, or preview it.", no_args_is_help=True)
@@ -137,7 +137,7 @@ def set_deadline(
     async def go() -> None:
         engine = make_engine(settings.db_url)
         await upgrade(engine)
-        async with write_transaction(make_sessionmaker(engine)) as session:
+        async with transaction(make_sessionmaker(engine)) as session:
             row = await set_year_target(
                 session, year, deadline, _share(township_target), _share(village_target)
             )

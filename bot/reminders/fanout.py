@@ -12,7 +12,7 @@ from datetime import timedelta
 from bot.dialog.types import Reply
 from bot.outbox import Outcome, Sender
 from bot.reminders.plan import Planned
-from storage.db import SessionMaker, write_transaction
+from storage.db import SessionMaker, transaction
 from storage.queries.people import set_blocked
 from storage.queries.reminders import claim_reminder, finish_reminder
 
@@ -67,7 +67,7 @@ async def _one(
     report: FanOutReport,
 ) -> None:
     who = item.recipient
-    async with write_transaction(sessions) as session:
+    async with transaction(sessions) as session:
         claim = await claim_reminder(
             session, item.rule, who.person_id, item.occasion, stale_after=stale_after
         )
@@ -83,7 +83,7 @@ async def _one(
 async def _send_and_record(sessions: SessionMaker, item: Planned, sender: Sender) -> Outcome:
     who = item.recipient
     outcome = await sender.send(who.channel, who.external_id, Reply(item.text, item.buttons))
-    async with write_transaction(sessions) as session:
+    async with transaction(sessions) as session:
         await finish_reminder(session, item.rule, who.person_id, item.occasion, outcome)
         if outcome == "blocked":
             await set_blocked(session, who.channel, who.external_id, True)

@@ -135,6 +135,11 @@ def _supervisor(
             target=round(target.village_target * 100),
         ),
     ]
+    missing = summary.total - len(summary.counted)
+    if missing:  # the figures above count those as not done, none established: say so
+        lines.append(
+            t("reminders.coverage", loc, n=len(summary.counted), total=summary.total, missing=missing)
+        )
     if behind:
         lines.append(t("reminders.behind", loc, names=_names(loc, behind)))
     if occ.kind == "overdue":  # escalation: who owes what, by inspector

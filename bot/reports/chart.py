@@ -31,15 +31,10 @@ log = logging.getLogger(__name__)
 
 MAX_BARS = 60
 MAX_AREAS = 40
-STATES = ("done", "in_progress", "not_started", "unknown", "pending", "not_inspected")
-COLOURS = {
-    "done": "#2e7d32",
-    "in_progress": "#1f77b4",
-    "not_started": "#c62828",
-    "unknown": "#7f8c8d",
-    "pending": "#f9a825",
-    "not_inspected": "#d0d0d0",
-}
+# The checklist's chart groups take these colours in order; then the fixed states.
+GROUP_COLOURS = ("#2e7d32", "#c62828", "#ef6c00", "#1f77b4", "#6a1b9a", "#00838f")
+OTHER, PENDING, NOT_INSPECTED = "other", "pending", "not_inspected"
+FIXED_COLOURS = {OTHER: "#7f8c8d", PENDING: "#f9a825", NOT_INSPECTED: "#d0d0d0"}
 FALLBACK_FAMILIES = (
     "Noto Sans CJK SC",
     "Noto Sans SC",
@@ -76,75 +71,85 @@ def font_family() -> list[str]:
     return [*families, "DejaVu Sans"]
 
 
-def chart_state(ty: TownshipYear) -> str:
+def chart_groups(summary: Summary) -> list[str]:
+    report = summary.rules.report if summary.rules else None
+    return list(report.chart) if report else []
+
+
+def states(summary: Summary) -> list[str]:
+    """Every state a bar can be in, in legend order."""
+    return [*chart_groups(summary), OTHER, PENDING, NOT_INSPECTED]
+
+
+def colour(summary: Summary, state: str) -> str:
+    groups = chart_groups(summary)
+    if state in groups:
+        return GROUP_COLOURS[groups.index(state) % len(GROUP_COLOURS)]
+    return FIXED_COLOURS[state]
+
+
+def chart_state(summary: Summary, ty: TownshipYear) -> str:
+    """The first of the checklist's chart groups the township is in; else where it stands."""
     if ty.inspection is None:
-        return "not_inspected"
+        return NOT_INSPECTED
     if ty.inspection.status != InspectionStatus.submitted:
-        return "pending"
-    if ty.inspection.has("filing_done"):
-        return "done"
-    state = ty.inspection.work_state
-    if state == "not_started":
-        return "not_started"
-    if state in ("in_progress", "done"):
-        return "in_progress"
-    return "unknown"
+        return PENDING
+    return next((key for key in chart_groups(summary) if ty.in_group(key)), OTHER)
 
 
-def _legend(fig_ax: object, locale: str, states: list[str]) -> None:
-    """Below the plot, where it covers no bar."""
-    handles = [Patch(color=COLOURS[s], label=t(f"chart.legend.{s}", locale)) for s in states]
-    fig_ax.legend(  # type: ignore[attr-defined]
-        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=9, frameon=False
-    )
+def _label(summary: Summary, state: str, locale: str) -> str:
+    if state in chart_groups(summary):
+        return summary.label(state, locale)
+    return t(f"chart.legend.{state}", locale)
+
+
+def _legend(fig: Figure, summary: Summary, locale: str, shown: list[str]) -> None:
+    """Below the plot, outside it (constrained layout keeps it clear of the axis labels)."""
+    handles = [Patch(color=colour(summary, s), label=_label(summary, s, locale)) for s in shown]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=9, frameon=False)
+
+
+def _subtitle(summary: Summary, locale: str, extra: str = "") -> str:
+    return t("chart.coverage", locale, n=len(summary.counted), total=summary.total) + extra
 
 
 def _per_township(summary: Summary, locale: str) -> Figure:
-    rows = [(ty, chart_state(ty)) for ty in summary.townships]
-    years = [ty.inspection.filed_up_to for ty, _ in rows if ty.inspection and ty.inspection.filed_up_to]
+    rows = [(ty, chart_state(summary, ty)) for ty in summary.townships]
+    spec = summary.rules.facts.filing_lag if summary.rules else None
+    key = spec.year if spec else None
+    years = [int(y) for ty, _ in rows if (y := ty.number(key)) is not None]
     expected = summary.year - 1
     low = min([*years, expected]) - 1
     high = summary.year
-    order = {s: n for n, s in enumerate(STATES)}
-    rows.sort(
-        key=lambda r: (
-            order[r[1]],
-            -(r[0].inspection.filed_up_to or 0) if r[0].inspection else 0,
-            r[0].name,
-        )
-    )
-    fig = Figure(figsize=(9, 1.6 + 0.38 * len(rows)), dpi=110)
+    order = {s: n for n, s in enumerate(states(summary))}
+    rows.sort(key=lambda r: (order[r[1]], -(r[0].number(key) or 0)))
+    fig = Figure(figsize=(9, max(3.4, 2.2 + 0.36 * len(rows))), dpi=110, layout="constrained")
     ax = fig.add_subplot()
     labels = []
     for y, (ty, state) in enumerate(reversed(rows)):
         labels.append(ty.name)
-        filed = ty.inspection.filed_up_to if ty.inspection else None
+        filed = ty.number(key)
         if filed is not None:
-            ax.barh(y, filed - low, left=low, color=COLOURS[state], height=0.62)
-            ax.text(filed + 0.08, y, str(filed), va="center", fontsize=9)
+            ax.barh(y, filed - low, left=low, color=colour(summary, state), height=0.62)
+            ax.text(filed + 0.08, y, str(int(filed)), va="center", fontsize=9)
         else:
-            text = t("chart.legend.not_inspected" if state == "not_inspected" else "chart.no_year", locale)
-            ax.barh(y, 0.25, left=low, color=COLOURS[state], height=0.62)
+            text = (
+                _label(summary, state, locale)
+                if state in (PENDING, NOT_INSPECTED)
+                else t("chart.no_year", locale)
+            )
+            ax.barh(y, 0.25, left=low, color=colour(summary, state), height=0.62)
             ax.text(low + 0.35, y, text, va="center", fontsize=9, color="#555555")
     ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlim(low, high + 0.9)
+    ax.set_xlim(low, high + 1.2)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.axvline(expected, color="#333333", linestyle="--", linewidth=1)
-    ax.text(
-        expected,
-        len(rows) - 0.35,
-        t("chart.expected", locale, year=expected),
-        ha="center",
-        va="bottom",
-        fontsize=9,
-        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
-    )
-    ax.set_ylim(-0.7, len(rows) + 0.3)
     ax.set_xlabel(t("chart.xlabel", locale))
-    ax.set_title(t("chart.title", locale, year=summary.year), fontsize=13, pad=12)
+    fig.suptitle(t("chart.title", locale, year=summary.year), fontsize=13)
+    ax.set_title(_subtitle(summary, locale, t("chart.expected", locale, year=expected)), fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
-    _legend(ax, locale, [s for s in STATES if any(st == s for _, st in rows)])
-    fig.tight_layout()
+    _legend(fig, summary, locale, [s for s in states(summary) if any(st == s for _, st in rows)])
     return fig
 
 
@@ -166,7 +171,7 @@ def _per_area(summary: Summary, locale: str) -> Figure:
     counts: dict[str, Counter[str]] = {}
     bar_of = _area_level(summary)
     for ty in summary.townships:
-        counts.setdefault(bar_of[ty.township.area_id], Counter())[chart_state(ty)] += 1
+        counts.setdefault(bar_of[ty.township.area_id], Counter())[chart_state(summary, ty)] += 1
     areas = sorted(counts, key=lambda a: (-sum(counts[a].values()), a))
     shown = areas[:MAX_AREAS]
     rest = areas[MAX_AREAS:]
@@ -176,21 +181,22 @@ def _per_area(summary: Summary, locale: str) -> Figure:
         for a in rest:
             merged.update(counts[a])
         bars.append((t("chart.other_areas", locale, n=len(rest)), merged))
-    fig = Figure(figsize=(9, 1.8 + 0.36 * len(bars)), dpi=110)
+    fig = Figure(figsize=(9, max(3.4, 2.4 + 0.34 * len(bars))), dpi=110, layout="constrained")
     ax = fig.add_subplot()
     names = [name for name, _ in reversed(bars)]
     left = [0] * len(bars)
-    for state in STATES:
+    for state in states(summary):
         widths = [c[state] for _, c in reversed(bars)]
-        ax.barh(range(len(bars)), widths, left=left, color=COLOURS[state], height=0.65)
+        ax.barh(range(len(bars)), widths, left=left, color=colour(summary, state), height=0.65)
         left = [a + b for a, b in zip(left, widths, strict=True)]
     ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(-0.7, len(bars) - 0.3)
     ax.set_xlabel(t("chart.area_xlabel", locale))
-    ax.set_title(t("chart.area_title", locale, year=summary.year), fontsize=13, pad=12)
+    fig.suptitle(t("chart.area_title", locale, year=summary.year), fontsize=13)
+    ax.set_title(_subtitle(summary, locale), fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
-    present = [s for s in STATES if any(c[s] for _, c in bars)]
-    _legend(ax, locale, present)
-    fig.tight_layout()
+    present = [s for s in states(summary) if any(c[s] for _, c in bars)]
+    _legend(fig, summary, locale, present)
     return fig
 
 
@@ -206,5 +212,5 @@ def write_chart(summary: Summary, path: Path, locale: str = "zh-CN") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with rc_context({"font.family": font_family(), "axes.unicode_minus": False}):
         fig = render_chart(summary, locale)
-        fig.savefig(str(path), format="png", bbox_inches="tight", pad_inches=0.2)
+        fig.savefig(str(path), format="png")
     return path

@@ -10,10 +10,13 @@ from rich.console import Console
 from sqlalchemy import select
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.reports.team_cli import team_app
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Area, table
 from storage.queries.people import area_and_below
 from storage.queries.summary import Scope
+
+__all__ = ["export", "report", "team_app"]
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -41,17 +44,22 @@ async def _scope(session: object, area: str | None) -> Scope:
     return Scope(area_ids=frozenset(await area_and_below(session, found[0])))  # type: ignore[arg-type]
 
 
-async def _report(settings: Settings, year: int | None, out: Path, area: str | None) -> tuple[int, int]:
-    from bot.reports.docx_report import ReportOptions, write_report
+async def _report(
+    settings: Settings, year: int | None, out: Path, area: str | None, pdf: Path | None
+) -> tuple[int, int]:
+    from bot.reports.docx_report import APPENDIX_LIMIT, ReportOptions, report_text, write_text
+    from bot.reports.pdf_report import write_pdf
     from bot.reports.summary import build_summary, local_today
+    from storage.queries.summary import inspections_in_year
 
     engine = make_engine(settings.db_url)
     try:
         async with make_sessionmaker(engine)() as session:
             year = year or local_today(settings.tz).year
-            summary = await build_summary(
-                session, await _scope(session, area), year, tz=settings.tz, with_team=True
-            )
+            scope = await _scope(session, area)
+            summary = await build_summary(session, scope, year, tz=settings.tz, with_team=True)
+            listed = summary.total <= APPENDIX_LIMIT  # the appendix names each one's inspector and date
+            details = {r.id: r for r in await inspections_in_year(session, scope, year)} if listed else {}
     finally:
         await engine.dispose()
     options = ReportOptions(
@@ -59,8 +67,12 @@ async def _report(settings: Settings, year: int | None, out: Path, area: str | N
         addressee=settings.report_addressee,
         tz=settings.tz,
         locale=settings.bot_locale,
+        names_limit=settings.report_names_limit,
     )
-    write_report(summary, out, options)
+    text = report_text(summary, options, details)
+    write_text(text, out, options)
+    if pdf is not None:
+        write_pdf(text, pdf)
     return year, summary.total
 
 
@@ -78,17 +90,18 @@ async def _export(settings: Settings, year: int | None, out: Path, area: str | N
     finally:
         await engine.dispose()
     write_export(data, out)
-    return year, len(data.rows)
+    return year, sum(1 for r in data.rows if r.inspection is not None)
 
 
 def report(
     out: Path = typer.Option(..., "--out", help="The Word file to write (.docx)."),
     year: int = YEAR,
     area: str = AREA,
+    pdf: Path = typer.Option(None, "--pdf", help="Also write the same report as a PDF here."),
 ) -> None:
-    """Write the year's supervision report (督查情况汇报) as a Word document."""
-    year, total = asyncio.run(_report(_settings(), year, out, area))
-    typer.echo(f"Report {year} ({total} townships): {out}")
+    """Write the year's supervision report (督查情况汇报) as a Word document (and a PDF)."""
+    year, total = asyncio.run(_report(_settings(), year, out, area, pdf))
+    typer.echo(f"Report {year} ({total} townships): {out}" + (f", {pdf}" if pdf else ""))
 
 
 def export(

@@ -3,8 +3,16 @@
 It follows the source report's structure — addressee; the opening (targets, period,
 team); 一、the townships that did well and how; 二、the problems; 三、what must be done
 before the deadline; issuing office and date — and every sentence that had a blank in
-the source carries the names and counts from :class:`bot.reports.summary.Summary`. A
-group with no township gets its own wording instead of an empty list.
+the source carries the names and counts from :class:`bot.reports.summary.Summary`.
+
+What it can say is the checklist's: each section's sentences are those of the groups the
+checklist declares for it (``report.groups``), in the catalogue's words for "none", "some"
+and "all" of the townships whose answers can tell. A sentence about every township
+("各乡镇都…") appears only when every township in scope was inspected and meets it; with
+part of them inspected it speaks of those ("已检查的7个乡镇都…"); a group no answer can
+speak to is left out; with no inspection submitted, each part says there is no record.
+An appendix (附表) lists every township with its status, inspector, date, score and the
+groups its answers put it in.
 
 Layout after GB/T 9704-2012 (党政机关公文格式) as far as python-docx allows: A4 with the
 standard margins, the title in 方正小标宋简体 二号, body in 仿宋_GB2312 三号 with a fixed
@@ -19,41 +27,40 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.section import WD_SECTION
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
 from docx.shared import Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from bot.i18n import t
-from bot.reports.summary import (
-    FAST_PROGRESS,
-    LAGGING_FROM,
-    Summary,
-    TownshipYear,
-    join_names,
-    local_today,
-    percent,
-)
+from bot.i18n import DEFAULT_LOCALE, catalogue, normalise_locale, t
+from bot.reports.summary import Summary, TownshipYear, join_names, local_today, money, number, percent
+from storage.models import InspectionStatus
+from storage.queries.summary import InspectionRow
 
 TITLE_FONT = "方正小标宋简体"
 BODY_FONT = "仿宋_GB2312"
 H1_FONT = "黑体"
 H2_FONT = "楷体_GB2312"
 PAGE_FONT = "宋体"
+TABLE_FONT = "仿宋_GB2312"
 LATIN_FONT = "Times New Roman"
 TITLE_SIZE = Pt(22)  # 二号
 BODY_SIZE = Pt(16)  # 三号
 PAGE_SIZE = Pt(14)  # 四号
+TABLE_SIZE = Pt(10.5)  # 五号
 LINE_PITCH = Pt(28.95)  # 22 lines in the 225 mm type area
 CHAR = 16  # points: one full-width character of 三号
 INDENT = Pt(2 * CHAR)  # two characters
+NAMES_LIMIT = 8  # names in a sentence before "A、B、C等N个乡镇" (the whole list is in the appendix)
+APPENDIX_LIMIT = 3000  # townships listed one by one in the appendix (beyond: the Excel export)
 
 
 def _width(text: str) -> float:
@@ -68,62 +75,109 @@ class ReportOptions:
     tz: ZoneInfo
     locale: str = "zh-CN"
     today: date | None = None
+    names_limit: int = NAMES_LIMIT
+    appendix_limit: int = APPENDIX_LIMIT
 
 
 @dataclass
 class Block:
-    kind: str  # title | addressee | body | h1 | h2 | signature | date
+    kind: str  # title | addressee | body | h1 | h2 | signature | date | appendix (its heading) | table
     text: str
+    rows: list[list[str]] = field(default_factory=list)  # a table's: the header first
 
 
 @dataclass
 class ReportText:
     blocks: list[Block] = field(default_factory=list)
 
-    def add(self, kind: str, text: str) -> None:
-        self.blocks.append(Block(kind, text))
+    def add(self, kind: str, text: str, rows: list[list[str]] | None = None) -> None:
+        self.blocks.append(Block(kind, text, rows or []))
 
     def text(self) -> str:
-        return "\n".join(b.text for b in self.blocks)
+        """The words of the report before the appendix's table (what a reader reads)."""
+        return "\n".join(b.text for b in self.blocks if b.kind != "table")
 
 
 # The words -----------------------------------------------------------------------------------
 
 
 class _Writer:
-    """Sentences of the report for one summary and locale."""
+    """Sentences of the report for one summary and locale. Every sentence about townships
+    is a group's (declared in the checklist) or a figure's, and says of whom it speaks."""
 
-    def __init__(self, summary: Summary, options: ReportOptions) -> None:
+    def __init__(self, summary: Summary, options: ReportOptions, details: dict[int, InspectionRow]) -> None:
         self.s = summary
         self.o = options
-        self.loc = options.locale
+        self.loc = normalise_locale(options.locale)
+        self.details = details
         self.out = ReportText()
+        self.rules = summary.rules
+        self.sections = list(self.rules.report.sections) if self.rules and self.rules.report else []
 
     def t(self, key: str, **params: object) -> str:
         return t(f"report.{key}", self.loc, **params)
 
-    def names(self, group: list[TownshipYear]) -> str:
-        return join_names([ty.name for ty in group], self.loc)
+    def has(self, key: str) -> bool:
+        key = f"report.{key}"
+        return key in catalogue(self.loc) or key in catalogue(DEFAULT_LOCALE)
+
+    def names(self, group: list[TownshipYear], limit: int | None = None) -> str:
+        return join_names([ty.name for ty in group], self.loc, limit or self.o.names_limit)
 
     def date(self, day: date) -> str:
         return self.t("date", y=day.year, m=day.month, d=day.day)
 
-    def group(self, key: str, of: str | None = None, **params: object) -> str:
-        """The sentence ``key`` about the group ``of`` (default ``key``): its own wording
-        for none, one and several townships."""
-        members = self.s.group(of or key)
-        form = "none" if not members else "one" if len(members) == 1 else "many"
-        return self.t(f"g.{key}.{form}", names=self.names(members), n=len(members), **params)
+    def scope(self, checked: int, submitted: int, total: int) -> str:
+        if checked == total:
+            return self.t("scope.all")
+        if checked == submitted:
+            return self.t("scope.checked", n=checked)
+        return self.t("scope.answered", n=checked)
 
-    def count(self, key: str) -> int:
-        return len(self.s.group(key))
+    def group(self, key: str) -> str:
+        """The sentence about one group: its townships, or what the inspected show; nothing
+        when no answer tells."""
+        assert self.rules is not None
+        cov = self.s.coverage(key)
+        form = cov.form
+        if form == "silent":
+            return ""
+        g = self.rules.group(key)
+        if form == "none" and cov.everywhere and self.has(f"group.{key}.every"):
+            form = "every"  # every township in scope inspected, none in the group: 各乡镇都…
+        own = f"group.{key}.{form}"
+        template = own if self.has(own) else f"generic.{g.polarity}.{form}"
+        if not self.has(own) and form == "none" and g.polarity == "good":
+            return ""  # a practice not found is not a claim worth making
+        params: dict[str, object] = {
+            "names": self.names(cov.members),
+            "n": len(cov.members),
+            "scope": self.scope(cov.checked, cov.submitted, cov.total),
+            "label": g.text(self.loc),
+            "year": self.s.year,
+        }
+        if g.total is not None:
+            amount = self.s.total_of(g.total, cov.members)
+            question = self.rules.question(g.total) if self.rules.has_question(g.total) else None
+            unit = question.unit_text(self.loc) if question else ""
+            params["total"] = money(amount, self.loc) if unit in ("元", "yuan") else number(amount) + unit
+        if g.by is not None:
+            item = f"group.{key}.item" if self.has(f"group.{key}.item") else "generic.item"
+            params["by"] = self.t("ask_sep").join(
+                self.t(item, value=number(value), names=self.names(members), n=len(members))
+                for value, members in self.s.by_answer(g.by, cov.members)
+            )
+        return self.t(template, **params)
+
+    def section_groups(self, section: str) -> list[str]:
+        assert self.rules is not None
+        return [g.key for g in self.rules.groups() if g.section == section]
 
     # Parts ----------------------------------------------------------------------------
 
     def build(self) -> ReportText:
         s = self.s
-        region = s.region or ""
-        self.out.add("title", self.t("title", region=region, year=s.year))
+        self.out.add("title", self.t("title", region=s.region or "", year=s.year))
         self.out.add("addressee", self.t("addressee", addressee=self.o.addressee))
         self.opening()
         self.out.add("h1", self.t("h1_good"))
@@ -134,232 +188,250 @@ class _Writer:
         self.next_steps()
         self.out.add("signature", self.o.issuer)
         self.out.add("date", self.date(self.o.today or local_today(self.o.tz)))
+        self.appendix()
         return self.out
 
     def opening(self) -> None:
         s = self.s
-        period = s.period(self.o.tz)
+        period = s.period_dates(self.o.tz)
         if period is None:
             when = self.t("period_none")
         elif period[0] == period[1]:
             when = self.date(period[0])
         else:
             when = self.t("period", start=self.date(period[0]), end=self.date(period[1]))
-        team = (
-            self.t("team", names=join_names(s.inspectors, self.loc)) if s.inspectors else self.t("team_none")
-        )
-        counts = {k: len(v) for k, v in s.by_status.items()}
         rest = []
-        for status in ("draft", "returned", "not_inspected"):
-            if counts.get(status):
-                rest.append(self.t(f"opening_{status}", n=counts[status]))
-        self.out.add(
-            "body",
-            self.t(
-                "opening",
-                year=s.year,
-                township_target=percent(s.target.township_target),
-                village_target=percent(s.target.village_target),
-                when=when,
-                team=team,
-                total=s.total,
-                submitted=counts.get("submitted", 0),
-                rest="".join(rest),
-            ),
-        )
+        for status in (InspectionStatus.draft, InspectionStatus.returned, "not_inspected"):
+            group = s.by_status.get(status, [])
+            if group:
+                rest.append(self.t(f"coverage_{status}", n=len(group), names=self.names(group)))
+        submitted = len(s.counted)
+        if submitted == s.total and s.total:
+            coverage = self.t("coverage_all", total=s.total)
+        elif submitted:
+            coverage = self.t("coverage", submitted=submitted, rest="".join(rest))
+        else:
+            coverage = self.t("coverage_none", rest="".join(rest).lstrip("；; ")) if rest else ""
+        targets = {
+            "year": s.year,
+            "township_target": percent(s.target.township_target),
+            "village_target": percent(s.target.village_target),
+            "total": s.total,
+            "coverage": coverage,
+        }
+        if not submitted:
+            today = self.date(self.o.today or local_today(self.o.tz))
+            self.out.add("body", self.t("opening_none", today=today, **targets))
+            return
+        self.out.add("body", self.t("opening", when=when, team=self.team(), **targets))
+
+    def team(self) -> str:
+        team = self.s.team
+        if team is not None and team.leader:
+            leader = (
+                self.t("team_person", name=team.leader, title=team.leader_title or "")
+                if team.leader_title
+                else team.leader
+            )
+            people = [
+                self.t("team_person", name=m.get("name", ""), title=m.get("title", ""))
+                if m.get("title")
+                else m.get("name", "")
+                for m in team.members
+            ]
+            members = (
+                self.t("team_members", members=t("summary.sep", self.loc).join(people)) if people else ""
+            )
+            return self.t("team", leader=leader, members=members)
+        return self.t("inspectors", names=join_names(self.s.period.inspectors, self.loc))
+
+    def paragraph(self, sentences: list[str], prefix: str = "") -> None:
+        text = "".join(x for x in sentences if x)
+        self.out.add("body", prefix + text if text else self.t("no_record_section"))
 
     def good(self) -> None:
         s = self.s
-        done = self.s.completed
-        verdict = (
-            self.t("target_met", target=percent(s.target.township_target))
-            if s.completion_met
-            else self.t("target_short", target=percent(s.target.township_target), need=s.completion_needed)
-        )
-        self.out.add(
-            "body",
-            self.t("found")
-            + self.group("room_standard")
-            + self.t(
-                f"g.filing_done.{'none' if not done else 'one' if len(done) == 1 else 'many'}",
-                names=self.names(done),
-                n=len(done),
-                year=s.year,
-                share=percent(s.completion),
-                verdict=verdict,
-            )
-            + self.group("progressing_fast", progress=f"{FAST_PROGRESS}%")
-            + self.group("certificate_received"),
-        )
-        good_ones = [ty for ty in s.counted if ty.in_group("filing_done") or ty.in_group("progressing_fast")]
-        if not good_ones and not self.count("room_standard"):
-            self.out.add("body", self.t("no_experience"))
+        if not s.counted:
+            self.out.add("body", self.t("no_record"))
             return
-        self.out.add("body", self.t("experience_intro"))
-        # (一) Leadership.
-        self.out.add("h2", self.t("h2_leadership"))
-        examples = [ty for ty in good_ones if ty.in_group("leadership")]
-        text = self.t("leadership_text") + self.group("leadership")
-        if examples:
-            text += self.t("leadership_examples", names=self.names(examples))
-        self.out.add("body", text)
-        # (二) Rooms, people, money.
-        self.out.add("h2", self.t("h2_conditions"))
-        self.out.add(
-            "body",
-            self.t("conditions_text")
-            + self.group("funded", amount=_money(s.funding_total))
-            + self.group("equipment_good"),
+        found = self.t("found") if len(s.counted) == s.total else self.t("found_scoped", n=len(s.counted))
+        practice = [sec for sec in self.sections if sec.part == "practice"]
+        for section in (sec for sec in self.sections if sec.part == "found"):
+            sentences = [self.group(key) for key in self.section_groups(section.key)]
+            if "township_target" in section.show:
+                sentences.append(self.township_target())
+            self.paragraph(sentences, found)
+        shown = [
+            (sec, [self.group(k) for k in self.section_groups(sec.key) if self.s.group(k)])
+            for sec in practice
+        ]
+        shown = [(sec, sentences) for sec, sentences in shown if any(sentences)]
+        if not shown:
+            if practice:
+                self.out.add("body", self.t("practice_none"))
+            return
+        self.out.add("body", self.t("practice_intro"))
+        for n, (section, sentences) in enumerate(shown):
+            self.out.add("h2", self.heading(n, section.text(self.loc)))
+            self.paragraph(sentences)
+
+    def heading(self, n: int, title: str) -> str:
+        numbers = self.t("numbers").split(",")
+        return self.t("number", n=numbers[n] if n < len(numbers) else n + 1) + title
+
+    def township_target(self) -> str:
+        s = self.s
+        target = percent(s.target.township_target)
+        verdict = (
+            self.t("target.met", target=target)
+            if s.completion_met
+            else self.t("target.short", target=target, need=s.completion_needed)
         )
-        # (三) A standing mechanism and stable archivists.
-        self.out.add("h2", self.t("h2_mechanism"))
-        self.out.add("body", self.t("mechanism_text") + self.group("archivist_stable"))
+        missing = s.total - len(s.counted)
+        partial = self.t("target.township_partial", n=missing) if missing else ""
+        return self.t(
+            "target.township", total=s.total, share=percent(s.completion), verdict=verdict, partial=partial
+        )
+
+    def village_target(self) -> str:
+        s = self.s
+        if s.village_keys is None:
+            return ""
+        v = s.villages
+        target = percent(s.target.village_target)
+        verdict = self.t("target.village_met" if s.village_met else "target.village_short", target=target)
+        text = self.t(
+            "target.villages",
+            townships=s.total,
+            total=v.total,
+            part=v.part,
+            rate=percent(v.rate),
+            verdict=verdict,
+        )
+        if v.townships_registry:
+            text += self.t(
+                "target.villages_partial", k=v.townships_reported, reported=v.reported, m=v.townships_registry
+            )
+        slow = s.villages_slow
+        key = "target.villages_slow.some" if slow else "target.villages_slow.none"
+        return text + self.t(key, target=target, names=self.names(slow), n=len(slow))
 
     def problems(self) -> None:
         s = self.s
-        self.out.add("body", self.t("problems_intro"))
-        self.out.add("h2", self.t("h2_attention"))
-        self.out.add(
-            "body",
-            self.t("found")
-            + self.group("filing_not_started")
-            + self.group("documents_scattered")
-            + self.group("no_leader")
-            + self.t("attention_reason"),
+        if not s.counted:
+            self.out.add("body", self.t("no_record"))
+            return
+        intro = (
+            self.t("problems_intro_all")
+            if len(s.counted) == s.total
+            else self.t("problems_intro", n=len(s.counted))
         )
-        self.out.add("h2", self.t("h2_rooms"))
-        self.out.add(
-            "body",
-            self.t("found")
-            + self.group("no_archive_room")
-            + self.group("room_mixed")
-            + self.group("no_equipment")
-            + self.group("equipment_worn")
-            + self.group("equipment_rotten")
-            + self.group("missing_protections"),
-        )
-        self.out.add("h2", self.t("h2_archivists"))
-        self.out.add(
-            "body",
-            self.t("archivists_text")
-            + self.group(
-                "no_archivist_or_changes",
-                none_n=self.count("no_archivist"),
-                changes_n=self.count("frequent_changes"),
-            )
-            + self.group("no_certificate"),
-        )
-        self.out.add("h2", self.t("h2_slow"))
-        text = self.t("found") + self.group("not_started_again", of="filing_not_started")
-        if s.lagging:
-            text += self.t("sep_clause").join(
-                self.t("lagging_year", year=year, names=self.names(group), n=len(group))
-                for year, group in s.lagging
-            ) + self.t("lagging_end")
-        else:
-            text += self.t("lagging_none", lag=LAGGING_FROM)
-        self.out.add("body", text)
-        self.out.add("h2", self.t("h2_funding"))
-        self.out.add(
-            "body", self.t("funding_text") + self.group("no_funding", amount=_money(s.funding_total))
-        )
-        self.out.add("h2", self.t("h2_villages"))
-        part, villages = s.villages
-        verdict = (
-            self.t("village_met", target=percent(s.target.village_target))
-            if s.village_met
-            else self.t("village_short", target=percent(s.target.village_target))
-        )
-        kinds = self.t(
-            "village_kinds",
-            tax=len(s.kinds("tax_reform")),
-            land=len(s.kinds("land_contract")),
-            other=len(s.kinds("other")),
-        )
-        self.out.add(
-            "body",
-            self.t(
-                "villages_text",
-                year=s.year,
-                township_target=percent(s.target.township_target),
-                village_target=percent(s.target.village_target),
-                done=len(s.completed),
-                share=percent(s.completion),
-                villages=villages,
-                part=part,
-                rate=percent(s.village_rate),
-                verdict=verdict,
-            )
-            + self.group("villages_slow", target=percent(s.target.village_target))
-            + kinds,
-        )
+        self.out.add("body", intro)
+        for n, section in enumerate(sec for sec in self.sections if sec.part == "problems"):
+            self.out.add("h2", self.heading(n, section.text(self.loc)))
+            sentences = [self.group(key) for key in self.section_groups(section.key)]
+            if "village_target" in section.show:
+                sentences.append(self.village_target())
+            self.paragraph(sentences)
 
     def next_steps(self) -> None:
         s = self.s
         days = s.days_left
         deadline = self.date(s.deadline)
         if days > 0:
-            intro = self.t("next_future", deadline=deadline, days=days)
+            intro = self.t("deadline_future", deadline=deadline, days=days)
         elif days == 0:
-            intro = self.t("next_today", deadline=deadline)
+            intro = self.t("deadline_today", deadline=deadline)
         else:
-            intro = self.t("next_past", deadline=deadline, days=-days, need=s.completion_needed)
+            intro = self.t("deadline_past", deadline=deadline, days=-days, need=s.completion_needed)
+        missing = s.by_status.get("not_inspected", [])
+        pending = len(s.by_status.get(InspectionStatus.draft, [])) + len(
+            s.by_status.get(InspectionStatus.returned, [])
+        )
+        if missing and pending:
+            intro += self.t("next_inspect", n=len(missing), names=self.names(missing), m=pending)
+        elif missing:
+            intro += self.t("next_inspect_missing", n=len(missing), names=self.names(missing))
+        elif pending:
+            intro += self.t("next_inspect_pending", m=pending)
         self.out.add("body", intro + self.t("next_intro"))
-        self.out.add("h2", self.t("h2_lead"))
-        self.out.add(
-            "body",
-            self.t("lead_text")
-            + self._clauses(
-                "lead_clause",
+        assert self.rules is not None or not self.sections
+        for n, section in enumerate(sec for sec in self.sections if sec.part == "next"):
+            self.out.add("h2", self.heading(n, section.text(self.loc)))
+            if not s.counted:
+                self.out.add("body", self.t("no_record"))
+                continue
+            clauses = []
+            for g in self.rules.groups() if self.rules else []:
+                members = s.group(g.key)
+                if g.ask != section.key or not members:
+                    continue
+                key = f"ask.{g.key}"
+                params = {"n": len(members), "names": self.names(members), "label": g.text(self.loc)}
+                clauses.append(self.t(key, **params) if self.has(key) else self.t("ask_generic", **params))
+            if not clauses:
+                self.out.add("body", self.t("next_none"))
+                continue
+            text = self.t("ask_sep").join(clauses) + self.t("ask_end")
+            if self.has(f"addressee_ask.{section.key}"):
+                text += self.t(f"addressee_ask.{section.key}", addressee=self.o.addressee)
+            self.out.add("body", text)
+        if s.team is not None and s.team.asks:
+            self.out.add("body", self.t("asks_text", asks=s.team.asks))
+
+    def appendix(self) -> None:
+        s = self.s
+        self.out.add("appendix", self.t("h1_appendix"))
+        if s.total > self.o.appendix_limit:
+            self.out.add("body", self.t("appendix.too_many", n=s.total, limit=self.o.appendix_limit))
+            return
+        self.out.add("body", self.t("appendix.note", n=s.total))
+        sep = self.t("appendix.sep")
+        rows = [self.t("appendix.cols").split("|")]
+        for n, ty in enumerate(s.townships, 1):
+            ins = ty.inspection
+            detail = self.details.get(ins.id) if ins else None
+            stamp = None
+            if detail is not None:
+                stamp = (
+                    detail.submitted_at if ins and ins.status != InspectionStatus.draft else detail.updated_at
+                )
+            groups = ""
+            if ty.counted and self.rules is not None:
+                good = [
+                    g.text(self.loc)
+                    for g in self.rules.groups()
+                    if g.polarity == "good" and ty.in_group(g.key)
+                ]
+                bad = [
+                    g.text(self.loc)
+                    for g in self.rules.groups()
+                    if g.polarity == "problem" and ty.in_group(g.key)
+                ]
+                parts = [self.t("appendix.problem") + "、".join(bad)] if bad else []
+                parts += [self.t("appendix.good") + "、".join(good)] if good else []
+                groups = sep.join(parts)
+            rows.append(
                 [
-                    ("filing_not_started", "clause.not_started"),
-                    ("no_archivist_or_changes", "clause.archivists"),
-                ],
-                "lead_none",
-            ),
-        )
-        self.out.add("h2", self.t("h2_money"))
-        self.out.add(
-            "body",
-            self._clauses(
-                "money_clause",
-                [
-                    ("no_funding", "clause.no_funding"),
-                    ("no_archive_room", "clause.no_room"),
-                    ("no_equipment", "clause.no_equipment"),
-                    ("equipment_rotten", "clause.rotten"),
-                    ("missing_protections", "clause.protections"),
-                ],
-                "money_none",
+                    str(n),
+                    ty.township.area_name,
+                    ty.name,
+                    t(f"status.state.{ty.status}", self.loc),
+                    (detail.inspector_name or "") if detail else "",
+                    stamp.astimezone(self.o.tz).strftime("%Y-%m-%d") if stamp else "",
+                    str(ins.score) if ins and ty.counted and ins.score is not None else "",
+                    groups,
+                ]
             )
-            + self.t("money_text"),
-        )
-        self.out.add("h2", self.t("h2_guidance"))
-        self.out.add(
-            "body",
-            self._clauses("guidance_clause", [("no_certificate", "clause.no_certificate")], "guidance_none")
-            + self.t("guidance_text"),
-        )
-        self.out.add("h2", self.t("h2_certificate"))
-        self.out.add(
-            "body", self.group("certificate_next", of="certificate_received") + self.t("certificate_text")
-        )
-
-    def _clauses(self, wrapper: str, parts: list[tuple[str, str]], none: str) -> str:
-        """ "the 3 townships without funding, the 2 without a room, …": only the non-empty ones."""
-        items = [self.t(key, n=self.count(group)) for group, key in parts if self.count(group)]
-        if not items:
-            return self.t(none)
-        return self.t(wrapper, items=self.t("sep_clause").join(items))
+        self.out.add("table", "", rows)
 
 
-def _money(amount: float) -> str:
-    return f"{amount:,.0f}" if amount == int(amount) else f"{amount:,.2f}"
-
-
-def report_text(summary: Summary, options: ReportOptions) -> ReportText:
-    """The report's paragraphs, in order, before layout."""
-    return _Writer(summary, options).build()
+def report_text(
+    summary: Summary, options: ReportOptions, details: dict[int, InspectionRow] | None = None
+) -> ReportText:
+    """The report's paragraphs, in order, before layout (``details``: the inspections'
+    inspector and dates, for the appendix)."""
+    return _Writer(summary, options, details or {}).build()
 
 
 # The layout ----------------------------------------------------------------------------------
@@ -469,10 +541,61 @@ def _footers(doc: DocumentObject) -> None:
         _page_number(paragraph)
 
 
+# Column widths of the appendix, in twentieths of a point (the type area is 156 mm ≈ 8845).
+APPENDIX_WIDTHS = (650, 1000, 1000, 800, 800, 1150, 700, 2745)
+
+
+def _table(doc: DocumentObject, rows: list[list[str]]) -> None:
+    """The appendix: a grid whose header repeats on every page. Written as one piece of
+    XML (python-docx adds rows one object at a time, far too slowly for thousands)."""
+    widths = (
+        APPENDIX_WIDTHS if len(rows[0]) == len(APPENDIX_WIDTHS) else (8845 // len(rows[0]),) * len(rows[0])
+    )
+    run = (
+        f'<w:rPr><w:rFonts w:ascii="{LATIN_FONT}" w:hAnsi="{LATIN_FONT}" w:eastAsia="{TABLE_FONT}"/>'
+        f'<w:sz w:val="{int(TABLE_SIZE.pt * 2)}"/></w:rPr>'
+    )
+    para = (
+        '<w:pPr><w:spacing w:before="0" w:after="0" w:line="280" w:lineRule="exact"/>'
+        '<w:ind w:firstLine="0"/></w:pPr>'
+    )
+
+    def cell(text: str, width: int) -> str:
+        return (
+            f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr><w:p>{para}'
+            f'<w:r>{run}<w:t xml:space="preserve">{escape(text)}</w:t></w:r></w:p></w:tc>'
+        )
+
+    border = "".join(
+        f'<w:{side} w:val="single" w:sz="4" w:space="0" w:color="000000"/>'
+        for side in ("top", "left", "bottom", "right", "insideH", "insideV")
+    )
+    parts = [
+        f'<w:tbl {nsdecls("w")}><w:tblPr><w:tblW w:w="{sum(widths)}" w:type="dxa"/>'
+        f'<w:tblBorders>{border}</w:tblBorders><w:tblLayout w:type="fixed"/></w:tblPr><w:tblGrid>',
+        *(f'<w:gridCol w:w="{w}"/>' for w in widths),
+        "</w:tblGrid>",
+    ]
+    for n, values in enumerate(rows):
+        header = (
+            "<w:trPr><w:tblHeader/><w:cantSplit/></w:trPr>" if n == 0 else "<w:trPr><w:cantSplit/></w:trPr>"
+        )
+        parts.append(
+            "<w:tr>" + header + "".join(cell(v, w) for v, w in zip(values, widths, strict=True)) + "</w:tr>"
+        )
+    parts.append("</w:tbl>")
+    body = doc.element.body
+    body.find(qn("w:sectPr")).addprevious(parse_xml("".join(parts)))
+
+
 def build_document(text: ReportText) -> DocumentObject:
     doc = Document()
     _prepare(doc)
     for block in text.blocks:
+        if block.kind == "table":
+            if block.rows:
+                _table(doc, block.rows)
+            continue
         if block.kind == "title":
             p = doc.add_paragraph(style="Title")
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -481,8 +604,9 @@ def build_document(text: ReportText) -> DocumentObject:
             _set_fonts(p.add_run(block.text), TITLE_FONT, TITLE_SIZE)
             doc.add_paragraph()  # one blank line between the title and the addressee
             continue
-        if block.kind == "h1":
+        if block.kind in ("h1", "appendix"):
             p = doc.add_paragraph(style="Heading 1")
+            p.paragraph_format.page_break_before = block.kind == "appendix"
             font = H1_FONT
         elif block.kind == "h2":
             p = doc.add_paragraph(style="Heading 2")
@@ -494,7 +618,7 @@ def build_document(text: ReportText) -> DocumentObject:
             font = BODY_FONT
         _pitch(p)
         fmt = p.paragraph_format
-        if block.kind in ("body", "h1", "h2"):
+        if block.kind in ("body", "h1", "h2", "appendix"):
             fmt.first_line_indent = INDENT
         elif block.kind == "signature":
             # GB/T 9704 7.3.5.2: the date two characters in from the right, its first
@@ -512,9 +636,15 @@ def build_document(text: ReportText) -> DocumentObject:
     return doc
 
 
-def write_report(summary: Summary, path: Path, options: ReportOptions) -> Path:
+def write_report(
+    summary: Summary, path: Path, options: ReportOptions, details: dict[int, InspectionRow] | None = None
+) -> Path:
     """Write the report for ``summary`` to ``path`` (.docx)."""
-    text = report_text(summary, options)
+    return write_text(report_text(summary, options, details), path, options)
+
+
+def write_text(text: ReportText, path: Path, options: ReportOptions) -> Path:
+    """Lay out the report's paragraphs as a Word document in ``path``."""
     doc = build_document(text)
     doc.core_properties.title = text.blocks[0].text
     doc.core_properties.author = options.issuer

@@ -1,11 +1,15 @@
-"""The year's inspections as an Excel workbook.
+"""The year's inspections as an Excel workbook, for a supervisor.
 
-Sheet one: one row per inspection — township, area, status, inspector, dates; one column
-per question with the question as its header, answers shown as people read them (numbers
-stay numbers); then the derived facts (filing lag, village rate, score), the findings,
-and one column per flag. Sheet two: every change to every answer. Headers frozen,
-filters on, widths to fit. Written in openpyxl's streaming mode, so a national export
-stays within memory.
+Sheet one answers "who is missing and where do we stand": per county and in total, the
+townships in the registry, submitted / draft / returned / never inspected, the two
+targets against the actual (over the registry, as the report counts), and each report
+group's count. Sheet two: every township of the registry, inspected or not — status,
+inspector, dates, the return comment; one column per question with the question as its
+header, answers shown as people read them (numbers stay numbers); the derived facts
+(filing lag, village rate, score) and the groups it is in. Sheet three: every change to
+every answer, and every submission and return with its comment. Headers frozen, filters
+on, widths to fit, rates as percentages. Written in openpyxl's streaming mode, so a
+national export stays within memory.
 """
 
 from __future__ import annotations
@@ -26,31 +30,36 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.engine import Checklist, Derived, QType, Question, derive, format_value
 from bot.i18n import t
-from bot.reports.summary import ChecklistCache, Checklists
+from bot.reports.summary import ChecklistCache, Checklists, Summary, TownshipYear, build_summary
 from storage.queries.summary import (
     ChangeRow,
     InspectionRow,
     Scope,
+    StatusRow,
     answers_of_inspections,
     history_of_inspections,
     inspections_in_year,
-    scope_townships,
+    status_history_of_inspections,
 )
 
 NUMERIC = (QType.integer, QType.amount, QType.year, QType.percent)
 MIN_WIDTH, MAX_WIDTH = 6, 48
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
+PERCENT_FORMAT = "0.0%"
+
+
+class Rate(float):
+    """A share 0..1 shown as a percentage."""
 
 
 @dataclass
 class ExportRow:
-    inspection: InspectionRow
-    township: str
-    area: str
-    checklist: Checklist
+    township: TownshipYear
+    inspection: InspectionRow | None
+    checklist: Checklist | None
     answers: dict[str, Any]
-    derived: Derived
+    derived: Derived | None
 
 
 @dataclass
@@ -58,10 +67,11 @@ class ExportData:
     year: int
     locale: str
     tz: ZoneInfo
+    summary: Summary
     questions: list[Question] = field(default_factory=list)  # every version's, current order first
-    flags: list[tuple[str, str]] = field(default_factory=list)  # (key, label)
-    rows: list[ExportRow] = field(default_factory=list)
+    rows: list[ExportRow] = field(default_factory=list)  # every township in scope, registry order
     history: list[ChangeRow] = field(default_factory=list)
+    statuses: list[StatusRow] = field(default_factory=list)
 
 
 async def load_export(
@@ -74,32 +84,27 @@ async def load_export(
     locale: str,
 ) -> ExportData:
     checklists = checklists or ChecklistCache()
-    towns = {tw.id: tw for tw in await scope_townships(session, scope)}
-    inspections = await inspections_in_year(session, scope, year)
-    answers = await answers_of_inspections(session, [i.id for i in inspections])
-    data = ExportData(year=year, locale=locale, tz=tz)
+    summary = await build_summary(session, scope, year, tz=tz, checklists=checklists)
+    inspections = {i.id: i for i in await inspections_in_year(session, scope, year)}
+    answers = await answers_of_inspections(session, list(inspections))
+    data = ExportData(year=year, locale=locale, tz=tz, summary=summary)
     seen_q: set[str] = set()
-    seen_f: set[str] = set()
-    versions = sorted({i.checklist_version_id for i in inspections}, reverse=True)
+    versions = sorted({i.checklist_version_id for i in inspections.values()}, reverse=True)
     for version_id in versions:  # the newest version's order first
-        checklist = await checklists(session, version_id)
-        for q in checklist.questions():
+        for q in (await checklists(session, version_id)).questions():
             if q.key not in seen_q:
                 seen_q.add(q.key)
                 data.questions.append(q)
-        for f in checklist.flags:
-            if f.key not in seen_f:
-                seen_f.add(f.key)
-                data.flags.append((f.key, f.label.get(locale) or f.label.get("zh-CN") or f.key))
-    for ins in inspections:
+    for ty in summary.townships:
+        ins = inspections.get(ty.inspection.id) if ty.inspection else None
+        if ins is None:
+            data.rows.append(ExportRow(ty, None, None, {}, None))
+            continue
         checklist = await checklists(session, ins.checklist_version_id)
         values = answers.get(ins.id, {})
-        town = towns[ins.township_id]
-        data.rows.append(
-            ExportRow(ins, town.name, town.area_name, checklist, values, derive(checklist, values, ins.year))
-        )
-    data.rows.sort(key=lambda r: (r.area, r.township))
-    data.history = await history_of_inspections(session, [i.id for i in inspections])
+        data.rows.append(ExportRow(ty, ins, checklist, values, derive(checklist, values, ins.year)))
+    data.history = await history_of_inspections(session, list(inspections))
+    data.statuses = await status_history_of_inspections(session, list(inspections))
     return data
 
 
@@ -161,9 +166,54 @@ class _Sheet:
                     cell = WriteOnlyCell(ws, value=value)
                     cell.number_format = DATE_FORMAT
                     out.append(cell)
+                elif isinstance(value, Rate):
+                    cell = WriteOnlyCell(ws, value=float(value))
+                    cell.number_format = PERCENT_FORMAT
+                    out.append(cell)
                 else:
                     out.append(value)
             ws.append(out)
+
+
+def _overview(data: ExportData) -> tuple[list[str], list[list[Any]]]:
+    """Per county and in total: where the townships stand, against the targets."""
+    loc, s = data.locale, data.summary
+
+    def col(key: str) -> str:
+        return t(f"export.col.{key}", loc)
+
+    groups = s.group_keys
+    headers = [col(k) for k in ("area", "registry", "submitted_n", "draft", "returned", "not_inspected")]
+    headers += [col("done"), col("completion"), col("township_target"), col("villages"), col("village_rate")]
+    headers += [col("village_target")] + [s.label(k, loc) for k in groups]
+    by_area: dict[str, list[TownshipYear]] = {}
+    for ty in s.townships:
+        by_area.setdefault(ty.township.area_name, []).append(ty)
+    parts = [
+        (name, Summary(s.year, s.today, s.target, members, s.rules)) for name, members in by_area.items()
+    ]
+    rows = []
+    for name, part in [*parts, (t("export.total", loc), s)]:
+        counts = {k: len(v) for k, v in part.by_status.items()}
+        v = part.villages
+        rows.append(
+            [
+                name,
+                part.total,
+                counts.get("submitted", 0),
+                counts.get("draft", 0),
+                counts.get("returned", 0),
+                counts.get("not_inspected", 0),
+                len(part.completed),
+                Rate(part.completion),
+                Rate(s.target.township_target),
+                f"{v.part}/{v.total}",
+                Rate(v.rate) if v.rate is not None else None,
+                Rate(s.target.village_target),
+                *(len(part.group(k)) for k in groups),
+            ]
+        )
+    return headers, rows
 
 
 def write_export(data: ExportData, path: Path) -> Path:
@@ -172,67 +222,108 @@ def write_export(data: ExportData, path: Path) -> Path:
     def col(key: str) -> str:
         return t(f"export.col.{key}", loc)
 
+    s = data.summary
     wb = Workbook(write_only=True)
+    headers, rows = _overview(data)
+    _Sheet(wb.create_sheet(t("export.sheet_overview", loc)), headers, rows, "B2")
+
     ws = wb.create_sheet(t("export.sheet_inspections", loc))
-    headers = [
-        col(k) for k in ("township", "area", "year", "status", "inspector", "created", "submitted", "updated")
-    ]
+    headers = [col(k) for k in ("township", "area", "year", "status", "inspector", "created", "submitted")]
+    headers += [col("updated"), col("return_comment")]
     headers += [q.text(loc) for q in data.questions]
-    headers += [col("lag"), col("rate"), col("score"), col("flags")]
-    headers += [t("export.flag_prefix", loc) + label for _, label in data.flags]
-    mark = t("export.mark", loc)
-    rows: list[list[Any]] = []
+    headers += [col("lag"), col("rate"), col("score"), col("problems"), col("practices"), col("flags")]
+    rows = []
+    sep = t("checklist.value.list_separator", loc)
     for r in data.rows:
-        ins = r.inspection
-        row: list[Any] = [
-            r.township,
-            r.area,
-            ins.year,
-            t(f"status.state.{ins.status}", loc),
+        ty, ins = r.township, r.inspection
+        row: list[Any] = [ty.name, ty.township.area_name, data.year, t(f"status.state.{ty.status}", loc)]
+        if ins is None:
+            rows.append(row + [None] * (len(headers) - len(row)))
+            continue
+        row += [
             ins.inspector_name,
             _local(ins.created_at, data.tz),
             _local(ins.submitted_at, data.tz) if ins.status != "draft" else None,
             _local(ins.updated_at, data.tz),
+            ins.return_comment if ins.status == "returned" else None,
         ]
+        assert r.checklist is not None and r.derived is not None
         for q in data.questions:
             own = r.checklist.question(q.key) if r.checklist.has_question(q.key) else q
             row.append(_cell_value(own, r.answers.get(q.key), loc))
         rate = r.derived.village_rate
+        good = [
+            s.label(k, loc)
+            for k in s.group_keys
+            if ty.in_group(k) and s.rules and s.rules.group(k).polarity == "good"
+        ]
+        bad = [
+            s.label(k, loc)
+            for k in s.group_keys
+            if ty.in_group(k) and s.rules and s.rules.group(k).polarity != "good"
+        ]
         row += [
             r.derived.filing_lag,
-            round(rate, 4) if rate is not None else None,
+            Rate(rate) if rate is not None else None,
             r.derived.score,
-            t("checklist.value.list_separator", loc).join(f.text(loc) for f in r.derived.problems()),
+            sep.join(bad) or None,
+            sep.join(good) or None,
+            sep.join(f.text(loc) for f in r.derived.problems()) or None,
         ]
-        keys = set(r.derived.flag_keys())
-        row += [mark if key in keys else None for key, _ in data.flags]
         rows.append(row)
     _Sheet(ws, headers, rows, "C2")
 
     history = wb.create_sheet(t("export.sheet_history", loc))
-    by_id = {r.inspection.id: r for r in data.rows}
+    by_id = {r.inspection.id: r for r in data.rows if r.inspection is not None}
     labels = {q.key: q for q in data.questions}
-    hist_rows: list[list[Any]] = []
+    hist_rows: list[tuple[Any, list[Any]]] = []
     for change in data.history:
         owner = by_id.get(change.inspection_id)
         if owner is None:
             continue
         asked = labels.get(change.question_key)
         hist_rows.append(
-            [
-                owner.township,
-                owner.inspection.year,
-                asked.text(loc) if asked is not None else change.question_key,
-                _cell_value(asked, change.old_value, loc) if asked is not None else _plain(change.old_value),
-                _cell_value(asked, change.new_value, loc) if asked is not None else _plain(change.new_value),
-                change.changed_by,
-                _local(change.changed_at, data.tz),
-            ]
+            (
+                change.changed_at,
+                [
+                    owner.township.name,
+                    data.year,
+                    asked.text(loc) if asked is not None else change.question_key,
+                    _cell_value(asked, change.old_value, loc)
+                    if asked is not None
+                    else _plain(change.old_value),
+                    _cell_value(asked, change.new_value, loc)
+                    if asked is not None
+                    else _plain(change.new_value),
+                    change.changed_by,
+                    _local(change.changed_at, data.tz),
+                ],
+            )
         )
+    for status in data.statuses:
+        owner = by_id.get(status.inspection_id)
+        if owner is None:
+            continue
+        event = t(f"export.event.{status.status}", loc)
+        hist_rows.append(
+            (
+                status.changed_at,
+                [
+                    owner.township.name,
+                    data.year,
+                    event,
+                    None,
+                    status.comment,
+                    status.changed_by,
+                    _local(status.changed_at, data.tz),
+                ],
+            )
+        )
+    hist_rows.sort(key=lambda pair: (pair[1][0], pair[0]))
     _Sheet(
         history,
         [col(k) for k in ("township", "year", "question", "old", "new", "by", "at")],
-        hist_rows,
+        [r for _, r in hist_rows],
         "A2",
     )
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,43 +1,32 @@
 """Reads for the status card, the summary, the report and the export.
 
-The summary of a whole country (tens of thousands of townships) is read in one statement
-per checklist version: the answers a summary needs are pivoted in SQL (one text column
-per question, the answer's JSON text) and the caller computes its groups from those
-columns in SQL too (see ``bot.reports.sqlcond``), so only one short row per township
-comes back. Nothing here knows the checklist: the caller names the question keys and
-builds the expressions.
+The summary of a whole country (tens of thousands of townships) is one plain read: each
+township in scope with its inspection of the year and the facts kept for it
+(``InspectionFact``: a short row of JSON the checklist engine wrote when it was
+submitted). Nothing here knows the checklist.
 """
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    Row,
     Select,
-    String,
     Text,
     and_,
-    case,
     cast,
     func,
     literal,
-    null,
     select,
-    text,
-    type_coerce,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import writable
 from storage.models import (
     Answer,
     AnswerChange,
@@ -47,34 +36,11 @@ from storage.models import (
     InspectionFact,
     Person,
     Role,
+    StatusChange,
     Township,
     table,
 )
 from storage.queries.people import area_and_below
-
-# How the answers are pivoted, per database (see ``inspection_facts``).
-PIVOT = {"sqlite": "join", "postgresql": "group"}
-
-# The answer's JSON text when it was skipped or is empty: treated as no answer.
-JSON_NULL = "null"
-
-
-# ``new_tuple(SomeNamedTuple, values)``: a named tuple from a sequence of its fields, in C
-# (the named tuple's own constructor is a Python function: a third of a summary's reads).
-new_tuple = tuple.__new__
-
-
-@contextmanager
-def many_objects() -> Iterator[None]:
-    """Build tens of thousands of small objects without the cyclic garbage collector
-    walking every live object each few hundred allocations (it doubled a national summary)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass(frozen=True)
@@ -127,88 +93,97 @@ def _township_columns() -> tuple[Any, ...]:
     return (t.c.id, t.c.name, t.c.area_id, ar.c.name.label("area_name"), t.c.villages)
 
 
-def _by_name(session: AsyncSession) -> tuple[Any, ...]:
-    """Order by name in code point order on every database (PostgreSQL's locale would not)."""
+def _registry_order() -> tuple[Any, ...]:
+    """Townships as the registry lists them: by county (in the order the areas were
+    created), then in the order the townships were."""
     t = table(Township)
-    name = t.c.name.collate("C") if session.bind.dialect.name == "postgresql" else t.c.name
-    return (name, t.c.id)
+    return (t.c.area_id, t.c.id)
 
 
 async def scope_townships(session: AsyncSession, scope: Scope) -> list[TownshipRow]:
-    """The townships in scope with their area's name, by name."""
+    """The townships in scope with their area's name, in registry order."""
     t, ar = table(Township), table(Area)
     stmt = select(*_township_columns()).select_from(t.join(ar, ar.c.id == t.c.area_id))
-    stmt = _in_scope(stmt, scope, t).order_by(*_by_name(session))
+    stmt = _in_scope(stmt, scope, t).order_by(*_registry_order())
     rows = (await (await session.connection()).execute(stmt)).all()
     return [TownshipRow(*r) for r in rows]
 
 
-async def townships_and_heads(
-    session: AsyncSession, scope: Scope, year: int, rules: str | None = None
-) -> list[tuple[TownshipRow, InspectionHead | None]]:
-    """The townships in scope by name (code point order), each with its inspection of the
-    year if any: the summary's first read. Sorted here: a database sorting forty thousand
-    wide rows takes longer than the read itself. With ``rules``, each head carries the
-    inspection's kept facts where they are still valid (see ``InspectionHead``)."""
-    t, ar, i = table(Township), table(Area), table(Inspection)
-    conn = await session.connection()
-    source: Any = t.outerjoin(i, and_(i.c.township_id == t.c.id, i.c.year == year))
-    source, kept = _with_kept_facts(source, rules)
-    stmt = select(t.c.id, t.c.name, t.c.area_id, t.c.villages, *_head_columns(), *kept).select_from(source)
-    with many_objects():  # across the read too: the driver builds the rows meanwhile
-        rows = list((await conn.execute(_in_scope(stmt, scope, t))).all())
-        area_names = dict((await conn.execute(select(ar.c.id, ar.c.name))).tuples().all())
-        rows.sort(key=itemgetter(1, 0))  # name, then id
-        return [
-            (
-                TownshipRow(tid, name, area_id, area_names.get(area_id, ""), villages),
-                new_tuple(InspectionHead, head) if head[0] is not None else None,
-            )
-            for tid, name, area_id, villages, *head in rows
-        ]
+class YearRow(NamedTuple):
+    """A township in scope, its inspection of the year if any, and the facts kept for it
+    (their JSON as stored: the caller reads only what it needs)."""
+
+    id: int  # the township's first, named as in TownshipRow: the row can stand for one
+    name: str
+    area_id: int
+    area_name: str
+    villages: int
+    inspection_id: int | None
+    status: str | None
+    checklist_version_id: int | None
+    fresh: bool | None  # the kept facts were computed at the inspection's ``updated_at``
+    rules: str | None
+    groups: str | None  # JSON
+    unknown: str | None  # JSON
+    numbers: str | None  # JSON
+    score: int | None
 
 
-# The facts kept per inspection (``InspectionFact``), in the order ``InspectionHead`` holds them.
-KEPT_FACTS = (
-    "mask",
-    "filed_up_to",
-    "villages_total",
-    "villages_established",
-    "progress",
-    "funding",
-    "work_state",
-)
+async def year_rows(session: AsyncSession, scope: Scope, year: int) -> Sequence[YearRow]:
+    """Every township in scope (registry order) with its inspection of ``year`` and, for a
+    submitted one, its kept facts: one statement."""
+    t, i, f = table(Township), table(Inspection), table(InspectionFact)
+    submitted = and_(f.c.inspection_id == i.c.id, i.c.status == "submitted")
+    source = (
+        t.join(table(Area), table(Area).c.id == t.c.area_id)
+        .outerjoin(i, and_(i.c.township_id == t.c.id, i.c.year == year))
+        .outerjoin(f, submitted)
+    )
+    stmt = select(
+        *_township_columns(),
+        i.c.id.label("inspection_id"),
+        i.c.status,
+        i.c.checklist_version_id,
+        (f.c.stamp == i.c.updated_at).label("fresh"),
+        f.c.rules,
+        # As text: the caller parses them all in one go (PostgreSQL's driver would parse each).
+        *(cast(f.c[name], Text).label(name) for name in ("groups", "unknown", "numbers")),
+        f.c.score,
+    ).select_from(source)
+    stmt = _in_scope(stmt, scope, t).order_by(*_registry_order())
+    result = await (await session.connection()).execute(stmt)
+    return result.all()  # type: ignore[return-value]  # rows of YearRow's fields (by name and position)
 
 
-def _head_columns() -> tuple[Any, ...]:
+async def updated_at(session: AsyncSession, inspection_ids: Sequence[int]) -> dict[int, datetime]:
+    """The inspections' ``updated_at`` (what facts computed now are stamped with)."""
     i = table(Inspection)
-    stamp = type_coerce(i.c.updated_at, String)  # no conversion: only compared for equality
-    return (i.c.id, i.c.township_id, i.c.status, i.c.checklist_version_id, stamp)
+    out: dict[int, datetime] = {}
+    conn = await session.connection()
+    ids = sorted(inspection_ids)
+    for start in range(0, len(ids), 5000):
+        stmt = select(i.c.id, i.c.updated_at).where(i.c.id.in_(ids[start : start + 5000]))
+        out.update((await conn.execute(stmt)).tuples().all())
+    return out
 
 
-def _with_kept_facts(source: Any, rules: str | None) -> tuple[Any, list[Any]]:
-    """Join the kept facts that are still valid: computed at the inspection's current
-    ``updated_at`` under the same rules."""
-    if rules is None:  # none read: NULL in their places (the heads are built by position)
-        return source, [null().label(name) for name in KEPT_FACTS]
-    i, f = table(Inspection), table(InspectionFact)
-    valid = and_(f.c.inspection_id == i.c.id, f.c.stamp == i.c.updated_at, f.c.rules == rules)
-    return source.outerjoin(f, valid), [f.c[name] for name in KEPT_FACTS]
+async def area_names(session: AsyncSession) -> dict[int, str]:
+    ar = table(Area)
+    return dict((await (await session.connection()).execute(select(ar.c.id, ar.c.name))).tuples().all())
 
 
 async def keep_facts(session: AsyncSession, rows: Sequence[Mapping[str, Any]], chunk: int = 2000) -> None:
-    """Store (or replace) inspections' facts: each row has ``inspection_id``, ``stamp``,
-    ``rules`` and the ``KEPT_FACTS``. The caller holds the right to write."""
+    """Store (or replace) inspections' facts (``InspectionFact`` rows as mappings)."""
     if not rows:
         return
     f = table(InspectionFact)
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     stmt = insert(f)
+    names = ("stamp", "rules", "groups", "unknown", "numbers", "score")
     stmt = stmt.on_conflict_do_update(
-        index_elements=["inspection_id"],
-        set_={name: stmt.excluded[name] for name in ("stamp", "rules", *KEPT_FACTS)},
+        index_elements=["inspection_id"], set_={name: stmt.excluded[name] for name in names}
     )
-    conn = await session.connection()
+    conn = await writable(session)
     for start in range(0, len(rows), chunk):
         await conn.execute(stmt, list(rows[start : start + chunk]))
 
@@ -221,16 +196,17 @@ async def area_tree(session: AsyncSession) -> dict[int, tuple[str, int | None]]:
 
 
 async def scope_root_name(session: AsyncSession, scope: Scope) -> str | None:
-    """The name of the one area all of the scope lies in (the top of ``area_ids``), if any."""
-    if scope.area_ids is None:
-        return None
+    """The name of the one area all of the scope lies in (the top of ``area_ids``; for
+    everything, the registry's one top area — the city — if there is one)."""
     ar = table(Area)
-    rows = (
-        await (await session.connection()).execute(
-            select(ar.c.id, ar.c.name, ar.c.parent_id).where(ar.c.id.in_(sorted(scope.area_ids)))
-        )
-    ).all()
-    tops = [r for r in rows if r.parent_id not in scope.area_ids]
+    stmt = select(ar.c.id, ar.c.name, ar.c.parent_id)
+    if scope.area_ids is not None:
+        stmt = stmt.where(ar.c.id.in_(sorted(scope.area_ids)))
+    elif scope.township_ids is not None:
+        return None
+    rows = (await (await session.connection()).execute(stmt)).all()
+    inside = scope.area_ids if scope.area_ids is not None else {r.id for r in rows}
+    tops = [r for r in rows if r.parent_id not in inside]
     return tops[0].name if len(tops) == 1 else None
 
 
@@ -281,6 +257,7 @@ class InspectionRow(NamedTuple):
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None
+    return_comment: str | None
 
 
 def _inspection_columns() -> tuple[Any, ...]:
@@ -296,6 +273,7 @@ def _inspection_columns() -> tuple[Any, ...]:
         i.c.created_at,
         i.c.updated_at,
         i.c.submitted_at,
+        i.c.return_comment,
     )
 
 
@@ -318,7 +296,7 @@ async def inspections_in_year(session: AsyncSession, scope: Scope, year: int) ->
         select(*_inspection_columns())
         .select_from(i.join(t, t.c.id == i.c.township_id).outerjoin(p, p.c.id == i.c.inspector_id))
         .where(i.c.year == year)
-        .order_by(t.c.name, i.c.id)
+        .order_by(*_registry_order())
     )
     stmt = _in_scope(stmt, scope, t)
     return [InspectionRow(*r) for r in await (await session.connection()).execute(stmt)]
@@ -350,142 +328,6 @@ async def team_of_year(session: AsyncSession, scope: Scope, year: int) -> Team:
         await conn.execute(base.with_only_columns(func.max(last_stamp, type_=i.c.updated_at.type)))
     ).scalar()
     return Team(names, first, last)
-
-
-# One row per inspection, computed in SQL -----------------------------------------------------
-
-# Given the pivoted answer columns (question key → the answer's JSON text, NULL when not
-# answered) and the inspection's year column: the named expressions to select.
-Columns = Callable[[Mapping[str, ColumnElement[Any]], ColumnElement[int]], Mapping[str, ColumnElement[Any]]]
-
-
-async def inspection_facts(
-    session: AsyncSession,
-    scope: Scope,
-    year: int,
-    checklist_version_id: int,
-    keys: Sequence[str],
-    columns: Columns,
-    ids: Sequence[int] | None = None,
-    effective: Columns | None = None,
-) -> Sequence[Row[Any]]:
-    """For each of the year's inspections in scope answered with the checklist version: its
-    ``id``, ``township_id``, ``status`` and ``updated_at`` and the caller's ``columns``, built on the
-    answers to ``keys``. One statement; ``ids`` restricts it to those inspections.
-
-    With ``effective`` (the value of each question once it is known to apply), those values
-    are computed once per inspection in a materialized first step and ``columns`` is built
-    on them: an answer several groups read is not worked out again for each.
-
-    The answers are pivoted the way each database does fastest: SQLite looks each answer
-    up by its unique (inspection, question) index, one outer join per question;
-    PostgreSQL aggregates the year's answers per inspection in one hash aggregate."""
-    i, a, t = table(Inspection), table(Answer), table(Township)
-    keys = list(dict.fromkeys(keys))
-    filters = [i.c.year == year, i.c.checklist_version_id == checklist_version_id]
-    if ids is not None:
-        filters.append(i.c.id.in_(sorted(ids)))
-    source: Any = i.join(t, t.c.id == i.c.township_id)
-    raw: dict[str, ColumnElement[Any]] = {}
-    if PIVOT.get(session.bind.dialect.name) == "join":
-        for n, key in enumerate(keys):
-            answer = a.alias(f"a{n}")
-            source = source.outerjoin(
-                answer, and_(answer.c.inspection_id == i.c.id, answer.c.question_key == key)
-            )
-            raw[key] = func.nullif(cast(answer.c.value, Text), JSON_NULL)
-    else:
-        text_value = cast(a.c.value, Text)
-        pivot_cols = [
-            func.nullif(func.max(case((a.c.question_key == key, text_value))), JSON_NULL).label(f"k{n}")
-            for n, key in enumerate(keys)
-        ]
-        pivot_stmt = select(a.c.inspection_id, *pivot_cols).select_from(
-            a.join(i, i.c.id == a.c.inspection_id)
-        )
-        if not scope.everything:
-            pivot_stmt = _in_scope(pivot_stmt.join(t, t.c.id == i.c.township_id), scope, t)
-        pivot = pivot_stmt.where(*filters).group_by(a.c.inspection_id).subquery("answers")
-        raw = {key: pivot.c[f"k{n}"] for n, key in enumerate(keys)}
-        source = source.outerjoin(pivot, pivot.c.inspection_id == i.c.id)
-    if effective is None:
-        extra = columns(raw, i.c.year)
-        stmt = (
-            select(
-                i.c.id,
-                i.c.township_id,
-                i.c.status,
-                i.c.updated_at,
-                *(expr.label(name) for name, expr in extra.items()),
-            )
-            .select_from(source)
-            .where(*filters)
-        )
-        stmt = _in_scope(stmt, scope, t)
-    else:
-        values = effective(raw, i.c.year)
-        first = select(
-            i.c.id,
-            i.c.township_id,
-            i.c.status,
-            i.c.updated_at,
-            i.c.year,
-            *(expr.label(f"e{n}") for n, expr in enumerate(values.values())),
-        )
-        step = _in_scope(first.select_from(source).where(*filters), scope, t).cte("effective")
-        step = step.prefix_with("MATERIALIZED")
-        extra = columns({key: step.c[f"e{n}"] for n, key in enumerate(values)}, step.c.year)
-        stmt = select(
-            step.c.id,
-            step.c.township_id,
-            step.c.status,
-            step.c.updated_at,
-            *(e.label(k) for k, e in extra.items()),
-        )
-    conn = await session.connection()
-    if session.bind.dialect.name == "postgresql":
-        # One wide aggregate: compiling it to machine code costs more than it saves, and
-        # its sort fits in memory with a little more than the default working memory.
-        await conn.execute(text("SET LOCAL jit = off"))
-        await conn.execute(text("SET LOCAL work_mem = '64MB'"))
-    result = await conn.execute(stmt)
-    with many_objects():
-        return result.all()
-
-
-class InspectionHead(NamedTuple):
-    id: int
-    township_id: int
-    status: str
-    checklist_version_id: int
-    stamp: Any  # updated_at as the driver returns it: compared, never shown
-    # The kept facts (``KEPT_FACTS``) when still valid; ``mask`` is None when there are none.
-    mask: int | None = None
-    filed_up_to: int | None = None
-    villages_total: int | None = None
-    villages_established: int | None = None
-    progress: float | None = None
-    funding: float | None = None
-    work_state: str | None = None
-
-
-assert InspectionHead._fields[5:] == KEPT_FACTS
-
-
-async def inspection_heads(
-    session: AsyncSession, scope: Scope, year: int, rules: str | None = None
-) -> list[InspectionHead]:
-    """The year's inspections in scope, with what tells whether their answers changed (and,
-    with ``rules``, their kept facts as in ``townships_and_heads``)."""
-    i, t = table(Inspection), table(Township)
-    source: Any = i if scope.everything else i.join(t, t.c.id == i.c.township_id)
-    source, kept = _with_kept_facts(source, rules)
-    stmt = select(*_head_columns(), *kept).select_from(source).where(i.c.year == year)
-    if not scope.everything:
-        stmt = _in_scope(stmt, scope, t)
-    result = await (await session.connection()).execute(stmt)
-    with many_objects():
-        return [new_tuple(InspectionHead, r) for r in result.all()]
 
 
 # Answers and their history, for the export -------------------------------------------------
@@ -543,4 +385,31 @@ async def history_of_inspections(
             .order_by(c.c.inspection_id, c.c.changed_at, c.c.id)
         )
         out.extend(ChangeRow(*r) for r in await conn.execute(stmt))
+    return out
+
+
+class StatusRow(NamedTuple):
+    inspection_id: int
+    status: str
+    changed_by: str | None
+    changed_at: datetime
+    comment: str | None
+
+
+async def status_history_of_inspections(
+    session: AsyncSession, inspection_ids: Iterable[int], chunk: int = 5000
+) -> list[StatusRow]:
+    """Every submission, return (with its comment) and reopening, oldest first within each."""
+    c, p = table(StatusChange), table(Person)
+    ids = sorted(set(inspection_ids))
+    out: list[StatusRow] = []
+    conn = await session.connection()
+    for start in range(0, len(ids), chunk):
+        stmt = (
+            select(c.c.inspection_id, c.c.status, p.c.name, c.c.changed_at, c.c.comment)
+            .select_from(c.outerjoin(p, p.c.id == c.c.changed_by))
+            .where(c.c.inspection_id.in_(ids[start : start + chunk]))
+            .order_by(c.c.inspection_id, c.c.changed_at, c.c.id)
+        )
+        out.extend(StatusRow(*r) for r in await conn.execute(stmt))
     return out

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import writable
-from storage.models import YearTarget
+from storage.models import InspectionTeam, YearTarget
 from storage.types import utcnow
 
 DEFAULT_TOWNSHIP_TARGET = 0.8
@@ -51,3 +52,31 @@ async def set_year_target(
 
 async def year_targets(session: AsyncSession) -> Sequence[YearTarget]:
     return (await session.exec(select(YearTarget).order_by(col(YearTarget.year).desc()))).all()
+
+
+async def inspection_team(session: AsyncSession, year: int) -> InspectionTeam | None:
+    """The year's inspection team as an administrator set it (None if nobody did)."""
+    return await session.get(InspectionTeam, year)
+
+
+async def set_inspection_team(
+    session: AsyncSession,
+    year: int,
+    *,
+    leader: str | None = None,
+    leader_title: str | None = None,
+    members: list[dict[str, Any]] | None = None,
+    asks: str | None = None,
+) -> InspectionTeam:
+    """Set what is given of the year's team (the rest stays); ``asks=""`` clears the asks."""
+    row = await session.get(InspectionTeam, year) or InspectionTeam(year=year, leader="")
+    if leader is not None:
+        row.leader = leader
+        row.leader_title = leader_title
+    if members is not None:
+        row.members = members
+    if asks is not None:
+        row.asks = asks or None
+    row.updated_at = utcnow()
+    session.add(row)
+    return row
