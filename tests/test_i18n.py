@@ -22,3 +22,20 @@ def test_fallback_and_formatting() -> None:
     assert t("review.score", "en", score=80) == "Score: 80 / 100"
     assert t("review.score", None, score=80) == "得分：80 / 100"
     assert t("no.such.key") == "no.such.key"
+
+
+def test_every_text_is_text() -> None:
+    """YAML reads a bare No, Yes, On or 12 as a boolean or a number: a button would say False."""
+    import yaml
+
+    from bot.i18n import _DIR
+
+    def leaves(tree: dict[object, object], path: str = "") -> list[tuple[str, object]]:
+        out: list[tuple[str, object]] = []
+        for key, value in tree.items():
+            out += leaves(value, f"{path}{key}.") if isinstance(value, dict) else [(f"{path}{key}", value)]
+        return out
+
+    for loc in LOCALES:
+        raw = yaml.safe_load((_DIR / f"{loc}.yaml").read_text(encoding="utf-8"))
+        assert [(k, v) for k, v in leaves(raw) if not isinstance(v, str)] == [], loc

@@ -251,3 +251,64 @@ def test_photo_display_is_not_typed_back() -> None:
     question = BY_TYPE[QType.photo]
     shown = format_value(question, [{"file_id": "x"}], "zh-CN")
     assert isinstance(parse_answer(question, shown, CONTEXTS[0]), Err)
+
+
+# "All but X" and "only X", as people say them ------------------------------------------------
+
+MULTIS = [q for q in C.questions() if q.type == QType.multi]
+BUT_TEMPLATES = (
+    "除了{x}都有",
+    "除{x}以外都落实了",
+    "{x}以外都有",
+    "都有，就是没有{x}",
+    "全部具备，只缺{x}",
+    "除了{x}，其他都有",
+)
+ONLY_TEMPLATES = ("只有{x}", "仅有{x}", "只{x}")
+
+
+@st.composite
+def named_subset(draw: st.DrawFn) -> tuple[Question, list[str], str]:
+    question = draw(st.sampled_from(MULTIS))
+    keys = [c.key for c in question.choices]
+    chosen = draw(st.lists(st.sampled_from(keys), min_size=1, max_size=len(keys) - 1, unique=True))
+    labels = [question.choice(k).text("zh-CN") for k in chosen]  # type: ignore[union-attr]
+    joined = draw(st.sampled_from(("、", "和", ",", "及"))).join(labels)
+    return question, chosen, joined
+
+
+@settings(max_examples=400, deadline=None)
+@given(named_subset(), st.sampled_from(BUT_TEMPLATES))
+def test_all_but_x_never_records_x(case: tuple[Question, list[str], str], template: str) -> None:
+    question, named, text = case
+    result = parse_answer(question, template.format(x=text), CONTEXTS[0])
+    if isinstance(result, Err):  # read two ways (a choice called 其他): asked, never guessed
+        assert "两种理解" in result.message, (template, text, result)
+        assert "其他" in template.format(x=text)
+        assert any(c.text("zh-CN") == "其他" for c in question.choices)
+        return
+    assert not set(named) & set(result.value)
+    assert set(result.value) == {c.key for c in question.choices} - set(named)
+
+
+@settings(max_examples=200, deadline=None)
+@given(named_subset(), st.sampled_from(ONLY_TEMPLATES))
+def test_only_x_records_exactly_x(case: tuple[Question, list[str], str], template: str) -> None:
+    question, named, text = case
+    result = parse_answer(question, template.format(x=text), CONTEXTS[0])
+    assert isinstance(result, Ok) and set(result.value) == set(named), (template, text, result)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "除了防有毒气体都有",
+        "都有，就是没有防有毒气体",
+        "防有毒气体以外都落实了",
+        "除了防有毒气体，其他都有",
+        "全部具备，只缺防有毒气体",
+    ],
+)
+def test_all_but_one_as_people_say_it(text: str) -> None:
+    result = parse_answer(C.question("protections"), text, CONTEXTS[0])
+    assert isinstance(result, Ok) and "gas" not in result.value and len(result.value) == 7

@@ -316,18 +316,78 @@ def _yesno_word(s: str) -> bool | None:
     return None
 
 
+# Verbs whose plain "done" form answers yes (参加了, 参加过, 培训过) and whose negated form no
+# (没参加, 未参加过, 从没培训过).
+_DONE_VERBS = frozenset(
+    {
+        "参加",
+        "参训",
+        "培训",
+        "完成",
+        "落实",
+        "配备",
+        "建立",
+        "取得",
+        "拿到",
+        "纳入",
+        "安排",
+        "明确",
+        "设立",
+        "设置",
+        "整理",
+        "归档",
+        "通过",
+        "考取",
+        "持有",
+        "持证",
+    }
+)
+_NOT_DONE = (
+    "从来没有",
+    "从来没",
+    "从没有",
+    "从没",
+    "从未",
+    "还没有",
+    "还没",
+    "没有",
+    "尚未",
+    "没",
+    "未",
+    "不",
+)
+
+
+def _done_verb(word: str) -> bool | None:
+    """参加了 / 参加过 → True; 没参加 / 从未参加过 → False; None for anything else."""
+    stem = word.rstrip("了过的")
+    if stem in _DONE_VERBS:
+        return True
+    for negation in _NOT_DONE:
+        if stem.startswith(negation) and stem[len(negation) :] in _DONE_VERBS:
+            return False
+    return None
+
+
 def parse_yesno(text: str, ctx: ParseContext) -> ParseResult:
-    """是/否/有/没有/无/对/不是/已/未, yes/no/y/n, ✓/✗ → bool."""
+    """是/否/有/没有/无/对/不是/已/未, 参加了/没参加过, yes/no/y/n, ✓/✗ → bool; ``1``/``2``
+    as the buttons are numbered (是 first)."""
     err = Err(t("parse.yesno.invalid", _loc(ctx)))
     s = _clean(text)
     if not s:
         return err
     found = _yesno_word(s)
+    if found is None:
+        found = _done_verb(s)
+    if found is None and s in ("1", "2"):  # the buttons' numbers, as on a choice
+        found = s == "1"
     if found is not None:
         return Ok(found)
     first = _SPLIT.split(s, maxsplit=1)[0]
     if first and first != s:
         found = _yesno_word(first)
+        if found is None:
+            found = _done_verb(first)
         if found is not None:
             return Ok(found)
     # Short forms such as 已建档 / 未建档 / 没有档案室 / 无专人.
@@ -351,11 +411,19 @@ def _number_text(text: str, prefixes: tuple[str, ...], suffixes: tuple[str, ...]
     return _strip_affixes(s, prefixes, suffixes)
 
 
+# A count said as "never / none": 没换过, 没有调换, 一次也没有, 从未, 无.
+_ZERO = re.compile(
+    r"(?:一次也|一次都|一个也|一个都|一直)?(?:从来没有|从来没|从没有|从没|从未|没有|没|无|未)[^\d零〇一二两三四五六七八九十百千万]*"
+)
+
+
 def parse_integer(text: str, ctx: ParseContext) -> ParseResult:
-    """``12``, ``12个``, ``十二``, ``一百零五``, ``1.2万``, ``１２`` → int."""
+    """``12``, ``12个``, ``十二``, ``一百零五``, ``1.2万``, ``１２``, ``没换过`` (0) → int."""
     loc = _loc(ctx)
     s = _number_text(text, _COMMON_PREFIXES, _INT_SUFFIXES)
     d = _to_decimal(s) if s else None
+    if d is None and s and _ZERO.fullmatch(s):
+        return Ok(0)
     if d is None:
         return Err(t("parse.integer.invalid", loc))
     if abs(d) >= LIMIT:
@@ -417,6 +485,7 @@ def parse_year(text: str, ctx: ParseContext) -> ParseResult:
 
 
 _CHENG = re.compile(r"(.+?)成(.?)")
+_FRACTION = re.compile(r"(.+?)分之(.+)")  # 三分之一
 
 
 def parse_percent(text: str, ctx: ParseContext) -> ParseResult:
@@ -425,8 +494,15 @@ def parse_percent(text: str, ctx: ParseContext) -> ParseResult:
     s = _number_text(text, _COMMON_PREFIXES, _PERCENT_SUFFIXES)
     d: Decimal | None = None
     if s:
-        if s.startswith("百分之") and len(s) > 3:
+        fraction = _FRACTION.fullmatch(s)
+        if s in ("一半", "半数", "一半儿"):
+            d = Decimal(50)
+        elif s.startswith("百分之") and len(s) > 3:
             d = _to_decimal(s[3:])
+        elif fraction is not None:
+            whole, part = _to_decimal(fraction.group(1)), _to_decimal(fraction.group(2))
+            if whole and part is not None and 0 <= part <= whole:
+                d = part * 100 / whole
         elif (m := _CHENG.fullmatch(s)) is not None:
             tenths = _to_decimal(m.group(1))
             extra = _to_decimal(m.group(2)) if m.group(2) else Decimal(0)
@@ -580,6 +656,32 @@ _NONE_WORDS = frozenset(
 )
 _MULTI_SPLIT = re.compile(r"\s*(?:[,，、;；/|+&]|以及|和|及|与|跟|\band\b)\s*")
 
+# "All but X", said the ways people say it: 除了X都有 / 除X以外都落实了 / X以外都有 /
+# 都有，就是没有X / 全部具备，只缺X. And "only X": 只有X / 仅X.
+_ALL = (
+    r"(?:其他|其余|别的|剩下的)?(?:的)?(?:都|全|均|全都|全部)"
+    r"(?:有|是|具备|落实|做到|配备|到位|齐全|做了|可以)?(?:了)?"
+)
+_BUT_FORMS = (
+    r"除(?:了|去)?{x}(?:以外|之外|外)?[,，\s]*" + _ALL,
+    r"{x}(?:以外|之外)[,，\s]*" + _ALL,
+    r"(?:都有|全有|全部都有|全都有|都具备|全部具备|都落实了?|全部落实了?|齐全)[,，\s]*"
+    r"(?:就是|但是|只是|除了|唯独|只|仅)?(?:没有|缺少|缺|少了|少|不包括|差|没){x}(?:了)?",
+    r"(?:all|everything)\s+(?:but|except)\s+{x}",
+)
+_ONLY_FORMS = (r"(?:只有|仅有|只是|只|仅|就只有|就){x}(?:这一项|一项|这项|了)?", r"only\s+{x}")
+
+
+def _forms(forms: tuple[str, ...]) -> list[re.Pattern[str]]:
+    """Each form with X as long as it can be, and as short: 除了防火，其他都有 reads one way
+    only when no choice is called 其他."""
+    return [re.compile(f.format(x=x)) for f in forms for x in ("(?P<x>.+)", "(?P<x>.+?)")]
+
+
+_BUT = _forms(_BUT_FORMS)
+_ONLY = _forms(_ONLY_FORMS)
+_MISSING = re.compile(r"(?:没有|缺少|缺|没|未|无)(?P<x>.+?)(?:了)?")
+
 
 def _segment(token: str, choices: list[Choice]) -> list[str] | None:
     """Split an unseparated run of labels such as 防火防盗防虫 (longest match first)."""
@@ -616,6 +718,35 @@ def _token_keys(token: str, choices: list[Choice]) -> list[str] | None:
     return keys or None
 
 
+def _keys_of(text: str, choices: list[Choice]) -> set[str] | None:
+    """The choices a list such as 防火、防盗 names; None if a part names none."""
+    picked: set[str] = set()
+    for token in (p for p in _MULTI_SPLIT.split(text) if p and not p.isspace()):
+        keys = _token_keys(token.strip(), choices)
+        if keys is None:
+            return None
+        picked.update(keys)
+    return picked or None
+
+
+def _all_but_or_only(s: str, choices: list[Choice]) -> set[str] | str | None:
+    """The choices meant by "all but X" (every one except those X names) or "only X"; None
+    if the text says neither; ``_AMBIGUOUS`` if it can be read two ways (除了税改，其他都有,
+    where 其他 is a choice too)."""
+    every = {c.key for c in choices}
+    readings: set[frozenset[str]] = set()
+    for patterns, but in ((_BUT, True), (_ONLY, False)):
+        for pattern in patterns:
+            m = pattern.fullmatch(s)
+            if m is not None and (named := _keys_of(m.group("x"), choices)) is not None:
+                readings.add(frozenset(every - named if but else named))
+        if readings:
+            break
+    if len(readings) > 1:
+        return _AMBIGUOUS
+    return set(next(iter(readings))) if readings else None
+
+
 def parse_multi(text: str, choices: list[Choice], ctx: ParseContext) -> ParseResult:
     """Several choices: ``1,3,5``, ``防火、防盗``, ``防火防盗``, ``全部``, ``都没有`` → keys.
 
@@ -635,6 +766,18 @@ def parse_multi(text: str, choices: list[Choice], ctx: ParseContext) -> ParseRes
     exact = _exact_choice(s, choices)
     if exact is not None:
         return Ok([exact])
+    named = _all_but_or_only(s, choices)
+    if named == _AMBIGUOUS:
+        return Err(t("parse.multi.two_ways", loc, example=example))
+    if isinstance(named, set):
+        return Ok([c.key for c in choices if c.key in named])
+    missing = _MISSING.fullmatch(s)
+    if missing is not None and (gone := _keys_of(missing.group("x"), choices)) is not None:
+        # 没有防火 says what is missing, not what is there: ask, rather than guess the rest.
+        sep = t("checklist.value.list_separator", loc)
+        names = sep.join(c.text(loc) for c in choices if c.key in gone)
+        rest = sep.join([c.text(loc) for c in choices if c.key not in gone][:2])
+        return Err(t("parse.multi.only_missing", loc, names=names, example=rest))
     picked: set[str] = set()
     for token in (p for p in _MULTI_SPLIT.split(s) if p and not p.isspace()):
         keys = _token_keys(token.strip(), choices)
