@@ -38,7 +38,8 @@ def answers(**over: Any) -> dict[str, Any]:
         "has_room": True,
         "room_standard": True,
         "room_mixed": False,
-        "room_secure": True,
+        "iron_door": True,
+        "window_bars": True,
         "has_equipment": True,
         "equipment_state": "good",
         "protections": ALL_EIGHT,
@@ -125,7 +126,8 @@ TOWNSHIPS: dict[str, tuple[str, int, str | None, dict[str, Any]]] = {
             has_room=False,
             room_standard=None,
             room_mixed=True,
-            room_secure=None,
+            iron_door=None,
+            window_bars=None,
             has_equipment=False,
             equipment_state=None,
             protections=None,
@@ -200,7 +202,7 @@ TOWNSHIPS: dict[str, tuple[str, int, str | None, dict[str, Any]]] = {
     # A draft: answers so far must not count in any group.
     "大坪乡": ("东县", 5, "draft", {"leader_named": False, "has_room": False, "has_equipment": False}),
     # Returned by the supervisor for correction: not counted either.
-    "红岩乡": ("西县", 4, "returned", answers(has_room=False, room_standard=None, room_secure=None)),
+    "红岩乡": ("西县", 4, "returned", answers(has_room=False, room_standard=None, iron_door=None, window_bars=None, protections=None)),
 }
 
 # Last year: 太平乡 was only progressing; 城关镇 had no equipment.

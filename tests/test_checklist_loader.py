@@ -34,6 +34,9 @@ FLAG_KEYS = [
     "equipment_rotten",
     "missing_protections",
     "no_archivist",
+    "equipment_worn",
+    "never_filed",
+    "filing_lagging",
     "no_certificate",
     "frequent_changes",
     "no_funding",
@@ -48,10 +51,11 @@ QUESTION_KEYS = [
     "has_room",
     "room_standard",
     "room_mixed",
-    "room_secure",
+    "iron_door",
+    "window_bars",
+    "protections",
     "has_equipment",
     "equipment_state",
-    "protections",
     "archivist",
     "archivist_certificate",
     "archivist_trained",
@@ -78,7 +82,7 @@ QUESTION_KEYS = [
 def test_shipped_checklist_validates() -> None:
     c = load_checklist(builtin_path())
     assert c.name == "township_archive"
-    assert c.version == 2
+    assert c.version == 3
     assert c.title["zh-CN"] and c.title["en"]
     assert builtin_checklist() is builtin_checklist()
     assert builtin_checklist() == c
@@ -103,7 +107,7 @@ def test_sections_in_order() -> None:
 def test_question_keys_types_and_labels() -> None:
     c = builtin_checklist()
     keys = [q.key for q in c.questions()]
-    assert len(keys) == len(set(keys)) == 32
+    assert len(keys) == len(set(keys)) == 33
     for key in QUESTION_KEYS:
         assert key in keys
     for q in c.questions():
@@ -138,7 +142,7 @@ def test_lookup_helpers() -> None:
     c = builtin_checklist()
     assert c.index("leader_named") == 0
     assert c.questions()[c.index("certificate")].key == "certificate"
-    assert c.section_of("protections").key == "equipment"
+    assert c.section_of("protections").key == "room"  # measures of the room (version 3)
     assert c.section_of("villages_established").title["zh-CN"] == "村(社区)"
     with pytest.raises(KeyError):
         c.question("nope")
@@ -148,12 +152,14 @@ def test_lookup_helpers() -> None:
 
 def test_skip_logic_is_in_the_yaml() -> None:
     c = builtin_checklist()
-    for key in ("equipment_state", "protections"):
-        assert c.question(key).when is not None
-        assert c.question(key).when.q == "has_equipment"  # type: ignore[union-attr]
+    assert c.question("equipment_state").when.q == "has_equipment"  # type: ignore[union-attr]
+    for key in ("protections", "iron_door", "window_bars"):  # the room's, whatever the equipment
+        assert c.question(key).when.q == "has_room"  # type: ignore[union-attr]
     for key in ("archivist_certificate", "archivist_trained"):
         when = c.question(key).when
         assert when is not None and when.q == "archivist" and when.ne == "none"
+    secretary = c.question("archivist_is_secretary").when
+    assert secretary is not None and secretary.eq == "parttime"
     assert c.question("funding_amount").when is not None
 
 
@@ -162,7 +168,13 @@ def test_flags_checks_and_score_are_in_the_yaml() -> None:
     assert [f.key for f in c.flags] == FLAG_KEYS
     assert {f.severity for f in c.flags} <= {"high", "medium", "low", "good"}
     assert c.flag("filing_done").severity == "good"
-    assert [ch.key for ch in c.checks] == ["villages_established_le_total", "task_done_but_not_started"]
+    assert [(ch.key, ch.confirm) for ch in c.checks] == [
+        ("villages_established_le_total", False),
+        ("task_done_but_not_started", False),
+        ("villages_as_registered", True),
+        ("task_done_but_filed_long_ago", True),
+        ("certificate_without_the_basics", True),
+    ]
     assert sum(item.weight for item in c.score) == 100
 
 
@@ -218,7 +230,7 @@ def test_fault_unknown_key_in_when(tmp_path: Path) -> None:
 
 def test_fault_duplicate_question_key(tmp_path: Path) -> None:
     data = _data()
-    _question(data, "room_secure")["key"] = "has_room"
+    _question(data, "iron_door")["key"] = "has_room"
     err = _refuse(tmp_path, data)
     assert "问题 has_room：键“has_room”重复" in str(err)
     assert "question has_room: duplicate key 'has_room'" in err.message("en")
@@ -446,7 +458,7 @@ runner = CliRunner()
 def test_cli_validate_ok() -> None:
     result = runner.invoke(checklist_app, ["validate", str(builtin_path())])
     assert result.exit_code == 0, result.output
-    assert "OK: township_archive v2" in result.output and "32" in result.output
+    assert "OK: township_archive v3" in result.output and "33" in result.output
 
 
 def test_cli_validate_bad(tmp_path: Path) -> None:

@@ -30,14 +30,14 @@ GOOD: dict[str, Any] = {
     "has_room": True,
     "room_standard": True,
     "room_mixed": False,
-    "room_secure": True,
+    "iron_door": True,
+    "window_bars": True,
+    "protections": ["fire", "theft", "insects", "mould", "light", "dust", "damp", "gas"],
     "has_equipment": True,
     "equipment_state": "good",
-    "protections": ["fire", "theft", "insects", "mould", "light", "dust", "damp", "gas"],
     "archivist": "fulltime",
     "archivist_certificate": True,
     "archivist_trained": True,
-    "archivist_is_secretary": False,
     "archivist_changes": 0,
     "has_funding": True,
     "funding_amount": 5000,
@@ -60,10 +60,11 @@ MIDDLING: dict[str, Any] = {
     "has_room": True,
     "room_standard": False,
     "room_mixed": True,
-    "room_secure": False,
+    "iron_door": False,
+    "window_bars": True,
+    "protections": ["fire", "theft"],
     "has_equipment": True,
     "equipment_state": "rotten",
-    "protections": ["fire", "theft"],
     "archivist": "parttime",
     "archivist_certificate": False,
     "archivist_trained": True,
@@ -124,6 +125,7 @@ def test_middling_township() -> None:
         "room_mixed",
         "equipment_rotten",
         "missing_protections",
+        "filing_lagging",  # filed up to four years back
         "no_certificate",
         "frequent_changes",
         "no_funding",
@@ -138,8 +140,9 @@ def test_middling_township() -> None:
     assert parts["filing_lag"] == pytest.approx(0.4)  # lag 4 between full at 1 and zero at 6
     assert parts["village_rate"] == 0.25
     assert parts["equipment_state"] == 0.0
-    # 3 leader + 10 room + 6 equipment + 6×0.25 + 8×0.6 + 2 trained + 5 funding + 8×0.5 + 4×0.4 + 8×0.25
-    assert d.score == 40
+    # 3 leader + 10 room + 1 window bars + 6 equipment + 6×0.25 + 8×0.6 + 2 trained + 5 funding
+    # + 8×0.5 + 4×0.4 + 8×0.25
+    assert d.score == 41
 
 
 def test_bad_township() -> None:
@@ -151,6 +154,7 @@ def test_bad_township() -> None:
         "room_mixed",
         "no_equipment",
         "no_archivist",
+        "filing_lagging",
         "no_funding",
         "filing_not_started",
         "documents_scattered",
@@ -182,12 +186,15 @@ def test_no_villages_gives_no_rate() -> None:
 
 
 def test_stale_answers_after_a_change_do_not_count() -> None:
-    """has_equipment changed to no after its follow-ups were answered: they no longer count."""
+    """has_equipment changed to no after its follow-ups were answered: they no longer count
+    (the eight protections are the room's, and do)."""
     answers = dict(MIDDLING, has_equipment=False)
     eff = effective_answers(C, answers, YEAR)
-    assert "equipment_state" not in eff and "protections" not in eff
+    assert "equipment_state" not in eff and "protections" in eff
     d = derive(C, answers, YEAR)
-    assert d.has("no_equipment") and not d.has("equipment_rotten") and not d.has("missing_protections")
+    assert d.has("no_equipment") and not d.has("equipment_rotten") and d.has("missing_protections")
+    without_room = effective_answers(C, dict(MIDDLING, has_room=False), YEAR)
+    assert not {"protections", "iron_door", "window_bars", "room_standard"} & set(without_room)
 
 
 def test_unknown_keys_are_ignored() -> None:
@@ -207,14 +214,14 @@ def test_answers_from_typed_text() -> None:
         "has_room": "有",
         "room_standard": "是的，很规范",
         "room_mixed": "否",
-        "room_secure": "✓",
+        "iron_door": "✓",
+        "window_bars": "有",
         "has_equipment": "y",
         "equipment_state": "1",
         "protections": "全部",
         "archivist": "专职",
         "archivist_certificate": "有",
         "archivist_trained": "已参加",
-        "archivist_is_secretary": "不是",
         "archivist_changes": "零",
         "has_funding": "有",
         "funding_amount": "0.5万元",

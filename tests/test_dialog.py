@@ -27,7 +27,8 @@ TYPED: dict[str, tuple[str, Any]] = {
     "has_room": ("有", True),
     "room_standard": ("对", True),
     "room_mixed": ("否", False),
-    "room_secure": ("✓", True),
+    "iron_door": ("✓", True),
+    "window_bars": ("没有", False),
     "has_equipment": ("有", True),
     "equipment_state": ("1", "good"),
     "protections": ("防火、防盗", ["fire", "theft"]),
@@ -113,10 +114,16 @@ async def test_whole_checklist_is_stored_reviewed_and_submitted(world: dict[str,
 async def test_skip_logic_hides_dependent_questions(world: dict[str, Any]) -> None:
     c = chat(world)
     await start(world, c)
-    typed = {**TYPED, "has_equipment": ("没有", False), "archivist": ("没有", "none")}
+    typed = {
+        **TYPED,
+        "has_room": ("没有", False),
+        "has_equipment": ("没有", False),
+        "archivist": ("没有", "none"),
+    }
     asked = await answer_all(world, c, typed)
-    for hidden in ("equipment_state", "protections", "archivist_certificate", "archivist_trained"):
-        assert hidden not in asked
+    hidden = ("room_standard", "iron_door", "protections", "equipment_state", "archivist_certificate")
+    assert not set(hidden) & set(asked)
+    assert "archivist_is_secretary" not in asked  # asked of a part-time archivist only
 
 
 async def test_wrong_input_gets_message_and_question_again(world: dict[str, Any]) -> None:

@@ -217,14 +217,14 @@ async def test_history_pages_and_edits_after_submission(world: World) -> None:
     await inspector.press("提交")
     await boss.say("/history 太平乡")
     first = boss.text
-    assert "共 36 条" in first and "第 1–15 条" in first
+    assert "共 37 条" in first and "第 1–15 条" in first
     assert first.index("✔ 提交") < first.index("5000 元 → 9000 元") < first.index("重新打开修改")
-    assert any("更早的 21 条" in label for label in boss.labels())
+    assert any("更早的 22 条" in label for label in boss.labels())
     assert "↩ 退回修改" in boss.labels()
     await boss.press("更早的")
     assert boss.replies[0].edit and "第 16–30 条" in boss.text
     await boss.press("更早的")
-    assert "第 31–36 条" in boss.text and "填写「" in boss.text
+    assert "第 31–37 条" in boss.text and "填写「" in boss.text
     await boss.press("较新的")
     assert "第 16–30 条" in boss.text
     await boss.say(f"/history 太平乡 {world.year - 1}")

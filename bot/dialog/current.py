@@ -23,7 +23,10 @@ class Current:
         return q_insp.answered_values(self.answers)
 
     def ctx(self, locale: str) -> ParseContext:
-        return ParseContext(inspection_year=self.inspection.year, locale=locale)
+        """How answers are read here: the year inspected, and what the registry knows of the
+        township (the checks compare with it)."""
+        known = {"villages": self.township.villages}
+        return ParseContext(inspection_year=self.inspection.year, locale=locale, known=known)
 
 
 async def load(turn: Turn, inspection_id: int) -> Current | None:

@@ -15,13 +15,18 @@ from bot.dialog.turn import Conflict, Turn, argument, int_argument
 from bot.dialog.types import Input, Reply
 from bot.engine import (
     Err,
+    Failure,
+    Ok,
+    ParseContext,
     QType,
     Question,
     applicable,
+    check_answer,
     derive,
     format_value,
+    names_every_choice,
     parse_answer,
-    validate_answer,
+    parse_year,
 )
 from bot.reports.facts import keep_submitted
 from storage.models import Inspection, InspectionStatus, Role, Township
@@ -97,14 +102,26 @@ def _year_prompt(turn: Turn, township: Township) -> list[Reply]:
 
 
 async def step_pick_year(turn: Turn, inp: Input) -> list[Reply]:
-    match = re.fullmatch(r"\s*(\d{4})\s*年?\s*", inp.text) if inp.kind == "text" else None
+    """A year typed as people write it (2026, 2026年, 二〇二六年, 今年, 去年)."""
     this_year = turn.services.now_year()
-    if match and 2000 <= int(match.group(1)) <= this_year:
-        return await _open(turn, turn.state.township_id or 0, int(match.group(1)))
+    year = _typed_year(inp.text, this_year) if inp.kind == "text" else None
+    if year is not None and 2000 <= year <= this_year:
+        return await _open(turn, turn.state.township_id or 0, year)
     township = await _visible_township(turn, turn.state.township_id or 0)
     if township is None:
         return _township_prompt(turn, list(await visible_townships(turn.session, turn.person)))
     return [Reply(turn.t("inspect.bad_year", max=this_year)), *_year_prompt(turn, township)]
+
+
+_YEARS_BACK = {"今年": 0, "本年": 0, "去年": 1, "上年": 1, "this year": 0, "last year": 1}
+
+
+def _typed_year(text: str, this_year: int) -> int | None:
+    back = _YEARS_BACK.get(text.strip().removesuffix("度").casefold())
+    if back is not None:
+        return this_year - back
+    result = parse_year(text, ParseContext(inspection_year=this_year))
+    return result.value if isinstance(result, Ok) else None
 
 
 async def act_year(turn: Turn, inp: Input) -> list[Reply]:
@@ -226,14 +243,17 @@ def _photos(cur: Current, question: Question) -> int:
     return len(answer.value)
 
 
-async def _ask(turn: Turn, cur: Current, question: Question, prefix: str | None = None) -> list[Reply]:
+async def _ask(
+    turn: Turn, cur: Current, question: Question, prefix: str | None = None, *, hints: bool = True
+) -> list[Reply]:
     pending = None
     if question.type == QType.multi:
         answer = cur.answers.get(question.key)
         pending = list(answer.value) if answer and not answer.skipped and answer.value else []
     turn.state = turn.state.on_inspection("question", question=question.key, pending=pending)
     turn.next_seq()
-    return [_question_reply(turn, cur, question, await _previous_value(turn, question), prefix)]
+    previous = await _previous_value(turn, question)
+    return [_question_reply(turn, cur, question, previous, prefix, hints=hints)]
 
 
 def _question_reply(
@@ -244,8 +264,9 @@ def _question_reply(
     prefix: str | None = None,
     *,
     edit: bool = False,
+    hints: bool = True,
 ) -> Reply:
-    text = render.question_text(turn, cur.checklist, question, cur.answers, previous, prefix)
+    text = render.question_text(turn, cur.checklist, question, cur.answers, previous, prefix, hints=hints)
     buttons = render.question_buttons(
         turn,
         question,
@@ -308,17 +329,35 @@ async def step_question(turn: Turn, inp: Input) -> list[Reply]:
     if question.type == QType.photo:
         return [Reply(turn.t("inspect.need_photo")), *await _ask(turn, cur, question)]
     result = parse_answer(question, inp.text, cur.ctx(turn.locale))
-    if isinstance(result, Err):
-        return [Reply(result.message), *await _ask(turn, cur, question)]
+    if isinstance(result, Err):  # the message says how to answer: the hints are not repeated
+        return [Reply(result.message), *await _ask(turn, cur, question, hints=False)]
+    ticked = [k for k in turn.state.pending or [] if question.choice(k) is not None]
+    if question.type == QType.multi and ticked:  # typed after some were pressed
+        if names_every_choice(inp.text, question.choices):
+            note = turn.t("question.typed_replaces", value=format_value(question, ticked, turn.locale))
+            return [Reply(note), *await _store(turn, cur, question, result.value, pressed=False)]
+        union = set(ticked) | set(result.value)  # adds to what was pressed
+        value = [k for k in question.choice_keys() if k in union]
+        return await _store(turn, cur, question, value, pressed=False)
     return await _store(turn, cur, question, result.value, pressed=False)
 
 
-async def _store(turn: Turn, cur: Current, question: Question, value: Any, *, pressed: bool) -> list[Reply]:
+async def _store(
+    turn: Turn,
+    cur: Current,
+    question: Question,
+    value: Any,
+    *,
+    pressed: bool,
+    confirmed: frozenset[str] = frozenset(),
+) -> list[Reply]:
     values = cur.values
     values.pop(question.key, None)
-    problem = validate_answer(cur.checklist, question, value, values, cur.ctx(turn.locale))
-    if problem:
-        return [Reply(problem), *await _ask(turn, cur, question)]
+    failure = check_answer(cur.checklist, question, value, values, cur.ctx(turn.locale), confirmed)
+    if failure is not None and failure.confirm:  # unlikely, not impossible: ask
+        return _confirm_prompt(turn, cur, question, value, failure.message, confirmed)
+    if failure is not None:
+        return [Reply(failure.message), *await _ask(turn, cur, question, hints=False)]
     await _save(turn, cur, question, value)
     shown = format_value(question, value, turn.locale)
     return await _advance(turn, cur, question, turn.t("question.recorded", value=shown), pressed)
@@ -383,7 +422,91 @@ async def act_answer(turn: Turn, inp: Input) -> list[Reply]:
         return await _store(turn, cur, question, arg == "yes", pressed=True)
     if question.type == QType.single and question.choice(arg) is not None:
         return await _store(turn, cur, question, arg, pressed=True)
+    if question.other_answer(arg) is not None:  # 从未归档
+        return await _store(turn, cur, question, arg, pressed=True)
     return [Reply(notice=turn.t("general.stale_button"))]
+
+
+# "Are you sure?" ---------------------------------------------------------------------------------
+
+
+def _confirm_prompt(
+    turn: Turn, cur: Current, question: Question, value: Any, message: str, confirmed: frozenset[str]
+) -> list[Reply]:
+    """Ask whether ``value`` is true as given (``confirmed``: the checks confirmed for it before)."""
+    turn.state = turn.state.on_inspection(
+        "confirm_answer", question=question.key, proposed=value, confirmed=sorted(confirmed)
+    )
+    turn.next_seq()
+    shown = format_value(question, value, turn.locale)
+    text = "\n".join([question.text(turn.locale), turn.t("question.unlikely", value=shown), message])
+    buttons = [
+        [
+            turn.button(turn.t("question.confirm_as_is", value=shown), "confirm_answer"),
+            turn.button(turn.t("question.answer_again"), "answer_again"),
+        ]
+    ]
+    return [Reply(text, buttons)]
+
+
+async def _confirming(turn: Turn) -> tuple[Current, Question] | None:
+    if turn.state.step != "confirm_answer" or not turn.state.question:
+        return None
+    cur = await current(turn)
+    if cur is None or cur.inspection.status == InspectionStatus.submitted:
+        return None
+    if not cur.checklist.has_question(turn.state.question):
+        return None
+    return cur, cur.checklist.question(turn.state.question)
+
+
+def _asking(turn: Turn, cur: Current, question: Question) -> Failure | None:
+    """The check that asks about the proposed answer now (None if none does any more)."""
+    values = cur.values
+    values.pop(question.key, None)
+    confirmed = frozenset(turn.state.confirmed or [])
+    return check_answer(cur.checklist, question, turn.state.proposed, values, cur.ctx(turn.locale), confirmed)
+
+
+async def act_confirm_answer(turn: Turn, inp: Input) -> list[Reply]:
+    """The answer is true as given: stored (another check may still ask)."""
+    found = await _confirming(turn)
+    if found is None:
+        return await _lost(turn)
+    cur, question = found
+    asking = _asking(turn, cur, question)
+    confirmed = frozenset(turn.state.confirmed or []) | ({asking.key} if asking and asking.confirm else set())
+    return await _store(turn, cur, question, turn.state.proposed, pressed=not inp.typed, confirmed=confirmed)
+
+
+async def act_answer_again(turn: Turn, inp: Input) -> list[Reply]:
+    found = await _confirming(turn)
+    if found is None:
+        return await _lost(turn)
+    cur, question = found
+    return [Reply(turn.t("question.answer_again_note"), edit=True), *await _ask(turn, cur, question)]
+
+
+async def step_confirm_answer(turn: Turn, inp: Input) -> list[Reply]:
+    """Typed text while asked to confirm: a new answer to the same question."""
+    found = await _confirming(turn)
+    if found is None:
+        return await _lost(turn)
+    _cur, question = found
+    turn.state = turn.state.on_inspection("question", question=question.key)
+    return await step_question(turn, inp)
+
+
+async def again_confirm_answer(turn: Turn, inp: Input) -> list[Reply]:
+    found = await _confirming(turn)
+    if found is None:
+        return await _lost(turn)
+    cur, question = found
+    asking = _asking(turn, cur, question)
+    if asking is None or not asking.confirm:  # answers changed meanwhile: ask the question again
+        return await _ask(turn, cur, question)
+    confirmed = frozenset(turn.state.confirmed or [])
+    return _confirm_prompt(turn, cur, question, turn.state.proposed, asking.message, confirmed)
 
 
 async def act_toggle(turn: Turn, inp: Input) -> list[Reply]:
@@ -402,7 +525,7 @@ async def act_multi_done(turn: Turn, inp: Input) -> list[Reply]:
     if found is None or found[1].type != QType.multi:
         return [Reply(notice=turn.t("general.stale_button"))]
     cur, question = found
-    return await _store(turn, cur, question, list(turn.state.pending or []), pressed=True)
+    return await _store(turn, cur, question, list(turn.state.pending or []), pressed=not inp.typed)
 
 
 async def act_skip(turn: Turn, inp: Input) -> list[Reply]:
@@ -413,7 +536,7 @@ async def act_skip(turn: Turn, inp: Input) -> list[Reply]:
     if question.required:
         return [Reply(notice=turn.t("question.required"))]
     await _save(turn, cur, question, None, skipped=True)
-    return await _advance(turn, cur, question, turn.t("question.skipped_note"), pressed=True)
+    return await _advance(turn, cur, question, turn.t("question.skipped_note"), pressed=not inp.typed)
 
 
 async def act_back(turn: Turn, inp: Input) -> list[Reply]:
@@ -436,7 +559,7 @@ async def act_keep(turn: Turn, inp: Input) -> list[Reply]:
     previous = await _previous_value(turn, question)
     if previous is None:
         return [Reply(notice=turn.t("general.stale_button"))]
-    return await _store(turn, cur, question, previous[1], pressed=True)
+    return await _store(turn, cur, question, previous[1], pressed=not inp.typed)
 
 
 async def act_photos_done(turn: Turn, inp: Input) -> list[Reply]:
@@ -447,7 +570,7 @@ async def act_photos_done(turn: Turn, inp: Input) -> list[Reply]:
     if not _photos(cur, question):
         return [Reply(notice=turn.t("inspect.need_photo"))]
     note = turn.t("inspect.photos_kept", n=_photos(cur, question))
-    return await _advance(turn, cur, question, note, pressed=True)
+    return await _advance(turn, cur, question, note, pressed=not inp.typed)
 
 
 # Review, edit, submit ---------------------------------------------------------------------------

@@ -34,26 +34,27 @@ def question_text(
     answers: dict[str, Stored],
     previous: tuple[int, Any] | None,
     prefix: str | None = None,
+    *,
+    hints: bool = True,
 ) -> str:
-    values = {k: a.value for k, a in answers.items() if not a.skipped}
-    shown = expected_questions(checklist, values)
-    keys = [q.key for q in shown]
-    position = keys.index(question.key) + 1 if question.key in keys else len(keys)
+    """The question with its place in the checklist (the n-th of all its questions: a count
+    that never shrinks as answers hide questions) and, unless ``hints`` is off (it is asked
+    again after an error that says how to answer), one line on how to answer."""
     loc = turn.locale
     lines = [prefix] if prefix else []
     lines.append(
         turn.t(
             "question.header",
             section=checklist.section_of(question.key).text(loc),
-            n=position,
-            total=len(shown),
+            n=checklist.index(question.key) + 1,
+            total=len(checklist.questions()),
         )
     )
     label = question.text(loc)
     lines.append(label if question.required else f"{label}{turn.t('question.optional')}")
-    if hint := question.help_text(loc):
+    if hints and (hint := question.help_text(loc)):
         lines.append(f"💡 {hint}")
-    if question.type not in (QType.yesno, QType.single):
+    elif hints and question.type not in (QType.yesno, QType.single):
         lines.append(turn.t(f"question.hint.{question.type.value}"))
     current = answers.get(question.key)
     if current is not None:
@@ -94,6 +95,8 @@ def question_buttons(
         ]
         rows += pairs(marks)
         rows.append([turn.button(turn.t("question.multi_done"), "done")])
+    elif question.other_answers:  # 从未归档: an answer that is not a number
+        rows += pairs([turn.button(c.text(loc), "answer", c.key) for c in question.other_answers])
     elif question.type == QType.photo and photos:
         rows.append([turn.button(turn.t("question.photos_done", n=photos), "photos_done")])
     if can_keep:

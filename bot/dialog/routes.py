@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.dialog import access, deadlines, general, history, inspect, reports, returns
-from bot.dialog.state import IDLE
+from bot.dialog.state import IDLE, typed_label
 from bot.dialog.turn import STATELESS, Handler, Turn
 from bot.dialog.types import Input, Reply
 
@@ -33,6 +33,24 @@ class Routes:
     stateless: frozenset[str] = field(default_factory=frozenset)
 
     async def route(self, turn: Turn, inp: Input) -> list[Reply]:
+        """The input's handler, and the labels of the prompt it leaves on screen kept, so that
+        typing one of them next does what pressing its button does."""
+        before = turn.seq
+        replies = await self._route(turn, self._pressed(turn, inp))
+        if turn.seq != before:  # a new prompt: its buttons are the ones on screen now
+            turn.state.labels = _labels(replies, turn.seq)
+        return replies
+
+    def _pressed(self, turn: Turn, inp: Input) -> Input:
+        """Text that is the label of a button on screen (提交, 跳过, 完成) as that button. An
+        answer's own buttons are left to the question, which reads its labels as answers."""
+        if inp.kind == "text" and turn.state.labels and len(inp.text) <= 40:
+            payload = turn.state.labels.get(typed_label(inp.text))
+            if payload is not None and payload.split(":")[1] not in TYPED_AS_ANSWERS:
+                return Input("button", data=payload, update_id=inp.update_id, typed=True)
+        return inp
+
+    async def _route(self, turn: Turn, inp: Input) -> list[Reply]:
         turn.repeat = self.again
         if inp.kind == "command":
             handler = self.commands.get(inp.command)
@@ -55,10 +73,32 @@ class Routes:
     async def again(self, turn: Turn) -> list[Reply]:
         """The screen the person is on, shown again."""
         turn.repeat = self.again
-        return await self._screen(turn).again(turn, Input("text"))
+        before = turn.seq
+        replies = await self._screen(turn).again(turn, Input("text"))
+        if turn.seq != before:
+            turn.state.labels = _labels(replies, turn.seq)
+        return replies
 
     def _screen(self, turn: Turn) -> Screen:
         return self.screens.get(turn.state.step) or self.screens[IDLE]
+
+
+# Buttons whose labels typed are an answer the screen reads itself (是, 兼职, 防火, 太平乡, 2026).
+TYPED_AS_ANSWERS = frozenset({"answer", "toggle", "township", "year"})
+
+
+def _labels(replies: list[Reply], seq: int) -> dict[str, str] | None:
+    """The buttons of the prompt now current (its number ``seq``), by typed label."""
+    fresh = f"{seq}:"
+    found = {
+        typed_label(b.label): b.data
+        for r in replies
+        if r.to is None
+        for row in r.buttons
+        for b in row
+        if b.data.startswith(fresh) and typed_label(b.label)
+    }
+    return found or None
 
 
 ROUTES = Routes(
@@ -93,6 +133,8 @@ ROUTES = Routes(
         "back": inspect.act_back,
         "keep": inspect.act_keep,
         "photos_done": inspect.act_photos_done,
+        "confirm_answer": inspect.act_confirm_answer,
+        "answer_again": inspect.act_answer_again,
         "submit": inspect.act_submit,
         "edit": inspect.act_edit,
         "section": inspect.act_edit_section,
@@ -128,6 +170,7 @@ ROUTES = Routes(
         "pick_township": Screen(inspect.step_pick_township, inspect.again_pick_township),
         "pick_year": Screen(inspect.step_pick_year, inspect.again_pick_year),
         "question": Screen(inspect.step_question, inspect.again_on_inspection),
+        "confirm_answer": Screen(inspect.step_confirm_answer, inspect.again_confirm_answer),
         "review": Screen(inspect.step_buttons_only, inspect.again_on_inspection),
         "edit_section": Screen(inspect.step_buttons_only, inspect.again_on_inspection),
         "confirm_reopen": Screen(inspect.step_buttons_only, inspect.again_on_inspection),

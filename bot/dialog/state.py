@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
@@ -47,10 +49,17 @@ class State(_Record):
     question: str | None = Field(None, validation_alias=AliasChoices("question", "q"))
     # The choices ticked so far on a multiple-choice question.
     pending: list[str] | None = None
+    # An answer a check found unlikely, waiting for the inspector to confirm it, and the
+    # checks already confirmed for it.
+    proposed: Any = None
+    confirmed: list[str] | None = None
     # The township's last submitted inspection before this one, whose answers are offered.
     previous_id: int | None = None
     invite: InviteDraft | None = None
     ret: ReturnDraft | None = None
+    # The buttons of the last prompt by their label as typed (see ``typed_label``): typing a
+    # button's label does what pressing it does.
+    labels: dict[str, str] | None = None
 
     @classmethod
     def load(cls, data: dict[str, Any] | None) -> State:
@@ -68,8 +77,17 @@ class State(_Record):
 
     def go(self, step: str, **fields: Any) -> State:
         """Move to ``step`` with only ``fields`` of the screen; the prompt number goes on."""
-        return State(seq=self.seq, step=step, **fields)
+        return State(seq=self.seq, step=step, labels=self.labels, **fields)
 
     def on_inspection(self, step: str, **fields: Any) -> State:
         """Move to a screen of the inspection in hand."""
         return self.go(step, inspection_id=self.inspection_id, previous_id=self.previous_id, **fields)
+
+
+_DECORATION = re.compile(r"[（(][^）)]*[）)]|[^\w\u4e00-\u9fff]+")
+
+
+def typed_label(text: str) -> str:
+    """A button label or a typed text as compared: without marks, counts in brackets, spaces
+    or punctuation (``✔ 完成（2 张）`` and ``完成`` are the same), case-folded."""
+    return _DECORATION.sub("", unicodedata.normalize("NFKC", text)).casefold()

@@ -35,6 +35,7 @@ class Input:
     data: str = ""  # a button's payload
     photo: Photo | None = None
     update_id: str | None = None  # the channel's id of this delivery, for deduplication
+    typed: bool = False  # a button "pressed" by typing its label: no message of it to edit
 
     @staticmethod
     def parse_text(text: str, update_id: str | None = None) -> Input:

@@ -4,7 +4,16 @@ Nothing here touches Telegram, WeCom or the database; the dialog, the storage an
 report build on these functions.
 """
 
-from .conditions import applicable, describe, effective_answers, evaluate, holds, validate_answer
+from .conditions import (
+    Failure,
+    applicable,
+    check_answer,
+    describe,
+    effective_answers,
+    evaluate,
+    holds,
+    validate_answer,
+)
 from .derived import SEVERITIES, Derived, Flag, derive, filing_lag, score_parts, village_rate
 from .format import format_number, format_value
 from .loader import ChecklistError, builtin_checklist, builtin_path, load_checklist, parse_checklist
@@ -13,6 +22,7 @@ from .parsers import (
     Ok,
     ParseContext,
     ParseResult,
+    names_every_choice,
     parse_amount,
     parse_answer,
     parse_choice,
@@ -47,6 +57,7 @@ __all__ = [
     "Cond",
     "Derived",
     "Err",
+    "Failure",
     "Flag",
     "FlagDef",
     "Ok",
@@ -59,6 +70,7 @@ __all__ = [
     "applicable",
     "builtin_checklist",
     "builtin_path",
+    "check_answer",
     "derive",
     "describe",
     "effective_answers",
@@ -68,6 +80,7 @@ __all__ = [
     "format_value",
     "holds",
     "load_checklist",
+    "names_every_choice",
     "parse_amount",
     "parse_answer",
     "parse_checklist",

@@ -10,12 +10,14 @@ questions are answered.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.i18n import t
 
 from .format import format_value
-from .schema import INSPECTION_YEAR, OP_NAMES, Checklist, Cond, Question, Ref, YearOffset, pick
+from .schema import INSPECTION_YEAR, OP_NAMES, Check, Checklist, Cond, Known, Question, Ref, YearOffset, pick
 
 if TYPE_CHECKING:
     from .parsers import ParseContext
@@ -36,22 +38,32 @@ def _answer(answers: dict[str, Any], key: str) -> Any:
     return answers.get(key)
 
 
-def _operand(operand: Any, answers: dict[str, Any], inspection_year: int | None) -> Any:
+def _operand(
+    operand: Any, answers: dict[str, Any], inspection_year: int | None, known: Mapping[str, Any] | None
+) -> Any:
     if isinstance(operand, Ref):
         return _answer(answers, operand.q)
     if operand == INSPECTION_YEAR:
         return inspection_year
     if isinstance(operand, YearOffset):
         return None if inspection_year is None else inspection_year + operand.inspection_year
+    if isinstance(operand, Known):
+        return None if known is None else known.get(operand.registry)
     return operand
 
 
-def evaluate(cond: Cond, answers: dict[str, Any], inspection_year: int | None = None) -> bool | None:
-    """True, False, or None (unknown: reads a question without an answer)."""
+def evaluate(
+    cond: Cond,
+    answers: dict[str, Any],
+    inspection_year: int | None = None,
+    known: Mapping[str, Any] | None = None,
+) -> bool | None:
+    """True, False, or None (unknown: reads a question without an answer, or what the
+    registry does not know). ``known``: the registry's facts of the township."""
     if cond.all_ is not None:
         result: bool | None = True
         for child in cond.all_:
-            r = evaluate(child, answers, inspection_year)
+            r = evaluate(child, answers, inspection_year, known)
             if r is False:
                 return False
             if r is None:
@@ -60,14 +72,14 @@ def evaluate(cond: Cond, answers: dict[str, Any], inspection_year: int | None = 
     if cond.any_ is not None:
         any_result: bool | None = False
         for child in cond.any_:
-            r = evaluate(child, answers, inspection_year)
+            r = evaluate(child, answers, inspection_year, known)
             if r is True:
                 return True
             if r is None:
                 any_result = None
         return any_result
     if cond.not_ is not None:
-        r = evaluate(cond.not_, answers, inspection_year)
+        r = evaluate(cond.not_, answers, inspection_year, known)
         return None if r is None else not r
     if cond.q is None:
         return None
@@ -86,7 +98,7 @@ def evaluate(cond: Cond, answers: dict[str, Any], inspection_year: int | None = 
         raw = getattr(cond, op)
         if raw is None:
             continue
-        other = _operand(raw, answers, inspection_year)
+        other = _operand(raw, answers, inspection_year, known)
         if not (_is_number(value) and _is_number(other)):
             return None
         if op == "lt":
@@ -143,10 +155,26 @@ class _Values(dict[str, str]):
         return "{" + key + "}"
 
 
-def validate_answer(
-    checklist: Checklist, question: Question, value: Any, answers: dict[str, Any], ctx: ParseContext
-) -> str | None:
-    """Run the YAML's cross-question checks that read ``question``; a message if one fails.
+@dataclass(frozen=True)
+class Failure:
+    """A cross-question check an answer fails: its message, and whether the inspector may
+    confirm the answer as true anyway (``Check.confirm``)."""
+
+    key: str
+    message: str
+    confirm: bool
+
+
+def check_answer(
+    checklist: Checklist,
+    question: Question,
+    value: Any,
+    answers: dict[str, Any],
+    ctx: ParseContext,
+    confirmed: frozenset[str] = frozenset(),
+) -> Failure | None:
+    """Run the checklist's cross-question checks that read ``question``: the first that
+    fails (a check in ``confirmed`` was confirmed by the inspector and is passed over).
 
     A check passes while any question it reads is unanswered, so it fires on whichever of
     its questions is answered second.
@@ -156,25 +184,43 @@ def validate_answer(
     current = effective_answers(checklist, merged, ctx.inspection_year)
     current[question.key] = value
     for check in checklist.checks_for(question.key):
-        if evaluate(check.rule, current, ctx.inspection_year) is not False:
+        if check.key in confirmed:
             continue
-        shown = _Values()
-        for key in check.rule.refs():
-            if checklist.has_question(key) and key in current:
-                shown[key] = format_value(checklist.question(key), current[key], ctx.locale)
-        template = pick(check.message, ctx.locale) if check.message else ""
-        if template:
-            try:
-                return template.format_map(shown)
-            except (ValueError, IndexError, AttributeError):
-                return template
-        return t("checklist.check_failed", ctx.locale, rule=describe(check.rule))
+        if evaluate(check.rule, current, ctx.inspection_year, ctx.known) is not False:
+            continue
+        return Failure(check.key, _message(checklist, check, current, ctx), check.confirm)
     return None
+
+
+def validate_answer(
+    checklist: Checklist, question: Question, value: Any, answers: dict[str, Any], ctx: ParseContext
+) -> str | None:
+    """The message of the first check ``value`` fails (see ``check_answer``)."""
+    failure = check_answer(checklist, question, value, answers, ctx)
+    return failure.message if failure is not None else None
+
+
+def _message(checklist: Checklist, check: Check, current: dict[str, Any], ctx: ParseContext) -> str:
+    shown = _Values()
+    for key in check.rule.refs():
+        if checklist.has_question(key) and key in current:
+            shown[key] = format_value(checklist.question(key), current[key], ctx.locale)
+    for name, value in ctx.known.items():  # {registry_villages}
+        shown[f"registry_{name}"] = str(value)
+    template = pick(check.message, ctx.locale) if check.message else ""
+    if template:
+        try:
+            return template.format_map(shown)
+        except (ValueError, IndexError, AttributeError):
+            return template
+    return t("checklist.check_failed", ctx.locale, rule=describe(check.rule))
 
 
 def _show_operand(operand: Any) -> str:
     if isinstance(operand, Ref):
         return operand.q
+    if isinstance(operand, Known):
+        return f"registry.{operand.registry}"
     if isinstance(operand, YearOffset):
         return f"{INSPECTION_YEAR}{operand.inspection_year:+d}"
     if isinstance(operand, bool):

@@ -72,7 +72,7 @@ def _candidates(q: Question, leaves: list[Cond], others: dict[str, set[float]]) 
             and (not isinstance(low, int | float) or n >= low)
             and (not isinstance(high, int | float) or n <= high)
         ]
-        return [*inside, None]
+        return [*inside, *(c.key for c in q.other_answers), None]
     return ["x", None]
 
 
@@ -111,8 +111,8 @@ def example(checklist: Checklist, first: Cond, second: Cond) -> dict[str, Any] |
         for q, value in zip(questions, combo, strict=True):
             if value is not None and applicable(q, answers, YEAR):
                 answers[q.key] = value
-        # Answers the dialog refuses (a failed cross-question check) are never stored.
-        if any(evaluate(c.rule, answers, YEAR) is False for c in checklist.checks):
+        # Answers the dialog refuses (a failed check that may not be confirmed) are never stored.
+        if any(evaluate(c.rule, answers, YEAR) is False for c in checklist.checks if not c.confirm):
             continue
         if holds(first, answers, YEAR) and holds(second, answers, YEAR):
             return answers

@@ -44,6 +44,8 @@ def format_value(question: Question, value: Any, locale: str | None = "zh-CN") -
     loc = normalise_locale(locale)
     if value is None:
         return t("checklist.value.unanswered", loc)
+    if (other := question.other_answer(value)) is not None:  # 从未归档
+        return other.text(loc)
     qtype = question.type
     if qtype is QType.yesno:
         if isinstance(value, bool):

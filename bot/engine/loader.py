@@ -26,8 +26,10 @@ from .schema import (
     KEY_PATTERN,
     NUMERIC_TYPES,
     OP_NAMES,
+    REGISTRY_FACTS,
     Checklist,
     Cond,
+    Known,
     QType,
     Question,
     Ref,
@@ -315,6 +317,14 @@ class _Validator:
             seen.add(choice.key)
             if "zh-CN" not in choice.label:
                 add("question", q.key, "missing_label", field=f"choices.{choice.key}.label")
+        if q.other_answers and q.type not in NUMERIC_TYPES:
+            add("question", q.key, "field_not_allowed", field="other_answers", qtype=q.type.value)
+        for choice in q.other_answers:
+            if choice.key in seen:
+                add("question", q.key, "duplicate_key", key=f"other_answers.{choice.key}")
+            seen.add(choice.key)
+            if "zh-CN" not in choice.label:
+                add("question", q.key, "missing_label", field=f"other_answers.{choice.key}.label")
         for name in ("min", "max"):
             bound = getattr(q, name)
             if bound is None:
@@ -417,7 +427,9 @@ class _Validator:
                         self.add(kind, key, "cond_unknown_choice", field=field, ref=q.key, value=v)
                         continue
                 elif q.type in NUMERIC_TYPES:
-                    ok = isinstance(v, int | float) and not isinstance(v, bool)
+                    ok = (isinstance(v, int | float) and not isinstance(v, bool)) or q.other_answer(
+                        v
+                    ) is not None
                 elif q.type is QType.text:
                     ok = isinstance(v, str)
                 else:
@@ -431,6 +443,9 @@ class _Validator:
                 return
             if isinstance(value, YearOffset) and q.type is not QType.year:
                 mismatch({"inspection_year": value.inspection_year})
+                return
+            if isinstance(value, Known) and value.registry not in REGISTRY_FACTS:
+                self.add(kind, key, "cond_unknown_registry", field=field, value=value.registry)
                 return
             if isinstance(value, Ref):
                 other = self._ref(value.q, kind, key, field, before)

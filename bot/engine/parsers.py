@@ -12,7 +12,8 @@ import math
 import re
 import unicodedata
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
@@ -28,6 +29,8 @@ from .schema import INSPECTION_YEAR, Choice, QType, Question
 class ParseContext:
     inspection_year: int
     locale: str = "zh-CN"
+    # What the registry knows of the township (``Known`` operands of the checks read it).
+    known: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -747,6 +750,15 @@ def _all_but_or_only(s: str, choices: list[Choice]) -> set[str] | str | None:
     return set(next(iter(readings))) if readings else None
 
 
+def names_every_choice(text: str, choices: list[Choice]) -> bool:
+    """The text answers for every choice at once (全部, 都没有, 除了X都有, 只有X), rather than
+    listing some: on top of choices already ticked it replaces them instead of adding."""
+    s = _clean(text)
+    if not s:
+        return False
+    return s in _ALL_WORDS or s in _NONE_WORDS or _all_but_or_only(s, choices) is not None
+
+
 def parse_multi(text: str, choices: list[Choice], ctx: ParseContext) -> ParseResult:
     """Several choices: ``1,3,5``, ``防火、防盗``, ``防火防盗``, ``全部``, ``都没有`` → keys.
 
@@ -860,6 +872,18 @@ def _strip_unit(question: Question, text: str) -> str:
     return text
 
 
+def _other_answer(question: Question, text: str) -> str | None:
+    """The key of one of the question's other answers (从未归档) the text names, if any."""
+    s = _clean(text)
+    if not s:
+        return None
+    key = _exact_choice(s, question.other_answers)
+    if key is None:
+        found = _contained(s, question.other_answers)
+        key = found[0] if len(found) == 1 else None
+    return key
+
+
 def parse_answer(question: Question, text: str, ctx: ParseContext) -> ParseResult:
     """Understand ``text`` as an answer to ``question``; applies the question's min/max."""
     qtype = question.type
@@ -874,6 +898,8 @@ def parse_answer(question: Question, text: str, ctx: ParseContext) -> ParseResul
         return parse_text(text, ctx, question.max_length or TEXT_MAX_LENGTH)
     if qtype is QType.photo:
         return parse_photo(text, ctx)
+    if question.other_answers and (other := _other_answer(question, text)) is not None:
+        return Ok(other)
     text = _strip_unit(question, text)
     if qtype is QType.integer:
         result = parse_integer(text, ctx)

@@ -71,7 +71,17 @@ class YearOffset(_Model):
     inspection_year: StrictInt
 
 
-Operand = StrictInt | StrictFloat | Literal["inspection_year"] | Ref | YearOffset
+class Known(_Model):
+    """An operand known about the township before anyone answers: ``{registry: villages}``,
+    the registry's count of its villages (see ``REGISTRY_FACTS``)."""
+
+    registry: StrictStr
+
+
+# What the registry knows of a township, by the name a checklist uses for it.
+REGISTRY_FACTS = ("villages",)
+
+Operand = StrictInt | StrictFloat | Literal["inspection_year"] | Ref | YearOffset | Known
 
 
 class Cond(_Model):
@@ -183,6 +193,12 @@ class Question(_Model):
     max: Bound | None = None
     max_length: StrictInt | None = None
     when: Cond | None = None
+    # Answers that are not a value of the type, for a number or a year: 从未归档 to "filed up to
+    # which year?". Stored as the choice's key, offered as buttons, read by conditions with eq.
+    other_answers: list[Choice] = Field(default_factory=list)
+
+    def other_answer(self, key: object) -> Choice | None:
+        return next((c for c in self.other_answers if c.key == key), None)
 
     def text(self, locale: str | None = None) -> str:
         """The label in ``locale`` (fallback zh-CN)."""
@@ -229,6 +245,9 @@ class Check(_Model):
     key: StrictStr = Field(pattern=KEY_PATTERN)
     rule: Cond
     message: Text | None = None
+    # A check of what is unlikely rather than impossible: it explains and asks, and the
+    # inspector may confirm the answer as true. Otherwise the answer must change.
+    confirm: StrictBool = False
 
 
 Severity = Literal["high", "medium", "low", "good"]
