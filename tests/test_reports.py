@@ -610,4 +610,5 @@ async def test_asking_by_message_outside_a_question(sessions: SessionMaker, tmp_
     assert "太平乡" in supervisor.text and "/inspect" not in supervisor.text
     outsider = Chat(dialog, Who("test", "200"))  # 新华乡's inspector
     await outsider.say("太平乡怎么样？")
-    assert "太平乡" not in outsider.text and "/inspect" in outsider.text
+    # Told only that none of theirs has that name (their own words quoted), and what to do.
+    assert "📋" not in outsider.text and "东县" not in outsider.text and "/inspect" in outsider.text

@@ -194,7 +194,7 @@ async def step_invite(turn: Turn, inp: Input) -> list[Reply]:
     # The names found come first among those not chosen yet.
     kept = {k: v for k, v in draft.names.items() if int(k) in draft.townships}
     draft.names = {**kept, **{str(t.id): t.name for t in found}, **draft.names}
-    note = "" if found else turn.t("inspect.township_not_found", text=inp.text.strip())
+    note = "" if found else turn.t("inspect.township_not_found", text=render.quote(inp.text))
     return _township_picker(turn, draft, edit=False, note=note)
 
 

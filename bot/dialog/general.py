@@ -34,4 +34,5 @@ async def idle(turn: Turn, inp: Input) -> list[Reply]:
 
 
 async def idle_prompt(turn: Turn, inp: Input) -> list[Reply]:
-    return [Reply(turn.t("general.idle"))]
+    """What to send next: an inspector inspects; a supervisor asks about townships and the year."""
+    return [Reply(turn.t("general.idle_staff" if access.is_staff(turn.person) else "general.idle"))]

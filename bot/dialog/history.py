@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.dialog.access import is_staff, split_year
+from bot.dialog.render import quote
 from bot.dialog.returns import return_button
 from bot.dialog.turn import Turn, argument
 from bot.dialog.types import Button, Input, Reply
@@ -30,10 +31,10 @@ async def cmd_history(turn: Turn, inp: Input) -> list[Reply]:
         return [Reply(turn.t("history.usage"))]
     found = await search_visible_townships(turn.session, turn.person, query, MAX_CHOICES + 1)
     if not found:
-        return [Reply(turn.t("history.not_found", text=query))]
+        return [Reply(turn.t("history.not_found", text=quote(query)))]
     if len(found) > 1:
         buttons = [[turn.button(t.name, "history", f"t{t.id}", stateless=True)] for t in found[:MAX_CHOICES]]
-        return [Reply(turn.t("history.which", text=query), buttons)]
+        return [Reply(turn.t("history.which", text=quote(query)), buttons)]
     return await show_township(turn, found[0], year)
 
 

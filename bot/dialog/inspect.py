@@ -61,7 +61,9 @@ async def _pick_by_name(turn: Turn, townships: list[Township], text: str) -> lis
     if len(found) == 1:
         return _year_prompt(turn, found[0])
     if not found:
-        return _township_prompt(turn, townships, note=turn.t("inspect.township_not_found", text=text.strip()))
+        return _township_prompt(
+            turn, townships, note=turn.t("inspect.township_not_found", text=render.quote(text))
+        )
     return _township_prompt(turn, found)
 
 

@@ -9,6 +9,16 @@ from bot.dialog.types import Button
 from bot.engine import Checklist, Derived, QType, Question, applicable, format_value
 from storage.queries.inspections import Stored
 
+QUOTED = 20  # characters of someone's input quoted back in a message
+
+
+def quote(text: str, limit: int = QUOTED) -> str:
+    """Someone's input as quoted back: one line, at most ``limit`` characters (a message that
+    echoed all of a long input could pass Telegram's limit of 4,096)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 SEVERITY_MARK = {"high": "🔴", "medium": "🟠", "low": "🟡", "good": "✅"}
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "good": 3}
 

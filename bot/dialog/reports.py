@@ -76,6 +76,7 @@ def _year(turn: Turn, text: str) -> int | None:
 # /status ------------------------------------------------------------------------------------
 
 
+_OVERALL = re.compile(r"总体|整体|全部|全市|全县|全区|汇总|大家|各乡镇|overall|all")
 _NOISE = re.compile(r"[\s?？!！。，,]+|怎么样了?|情况如何|进展如何|进展|情况|的$|现在")
 
 
@@ -94,15 +95,15 @@ async def cmd_status(turn: Turn, inp: Input) -> list[Reply]:
             return await _resume(turn, [Reply(turn.t("status.usage"))])
         return await _resume(turn, [Reply(turn.t("status.pick"), _township_buttons(turn, townships))])
     found = await find_townships(turn.session, scope, wanted, MAX_BUTTONS + 1)
+    cleaned = _NOISE.sub("", wanted)
+    shown = cleaned or wanted  # the township asked about, not the whole sentence
+    if not found and cleaned and cleaned != wanted:
+        found = await find_townships(turn.session, scope, cleaned, MAX_BUTTONS + 1)
     if not found:
-        cleaned = _NOISE.sub("", wanted)
-        if cleaned and cleaned != wanted:
-            found = await find_townships(turn.session, scope, cleaned, MAX_BUTTONS + 1)
-    if not found:
-        return await _resume(turn, [Reply(turn.t("status.not_found", text=wanted))])
+        return await _resume(turn, [Reply(turn.t("status.not_found", text=render.quote(shown)))])
     if len(found) == 1:
         return await _resume(turn, await _card(turn, found[0]))
-    text = turn.t("status.ambiguous", text=wanted)
+    text = turn.t("status.ambiguous", text=render.quote(shown))
     if len(found) > MAX_BUTTONS:
         text += "\n" + turn.t("status.too_many", shown=MAX_BUTTONS)
     return await _resume(turn, [Reply(text, _township_buttons(turn, found[:MAX_BUTTONS]))])
@@ -115,9 +116,14 @@ async def status_by_message(turn: Turn, inp: Input) -> list[Reply] | None:
     if inp.kind != "text" or not wanted:
         return None
     scope = await scope_of(turn.session, turn.person)
-    if not await find_townships(turn.session, scope, wanted, 1):
+    if await find_townships(turn.session, scope, wanted, 1):
+        return await cmd_status(turn, Input("command", text=inp.text, command="status"))
+    if wanted == inp.text.strip():  # not asked as a question: the usual idle answer
         return None
-    return await cmd_status(turn, Input("command", text=inp.text, command="status"))
+    if _is_overseer(turn) and _OVERALL.search(wanted):  # 今年总体怎么样？
+        return [Reply(turn.t("status.overall_hint"))]
+    next_step = "general.idle_staff" if _is_overseer(turn) else "general.idle"
+    return [Reply(turn.t("status.not_found", text=render.quote(wanted)) + "\n" + turn.t(next_step))]
 
 
 def _township_buttons(turn: Turn, townships: list[TownshipRow]) -> list[list[Button]]:
@@ -157,10 +163,10 @@ async def _card(turn: Turn, township: TownshipRow) -> list[Reply]:
         return [Reply("\n".join(lines))]
     latest = inspections[0]
     checklist, values, derived = await _derived(turn, latest)
-    lines.append(_year_line(turn, latest, derived))
+    lines.append(_year_line(turn, latest, derived, answered=len(values)))
     if latest.status != InspectionStatus.submitted:
         lines.append(turn.t("status.not_counted"))
-    lines += _facts(turn, checklist, values, derived)
+    lines += _facts(turn, checklist, values, derived, complete=latest.status == InspectionStatus.submitted)
     if len(inspections) > 1:
         earlier = inspections[1]
         before_checklist, before, before_derived = await _derived(turn, earlier)
@@ -187,7 +193,17 @@ def _date(turn: Turn, row: InspectionRow) -> str:
     return stamp.astimezone(turn.services.tz).strftime("%Y-%m-%d")
 
 
-def _year_line(turn: Turn, row: InspectionRow, derived: Derived) -> str:
+def _year_line(turn: Turn, row: InspectionRow, derived: Derived, answered: int | None = None) -> str:
+    """The inspection in one line; one not submitted has no score yet, only its answers so far."""
+    if row.status != InspectionStatus.submitted and answered is not None:
+        return turn.t(
+            "status.year_line_open",
+            year=row.year,
+            state=turn.t(f"status.state.{row.status}"),
+            inspector=row.inspector_name or "—",
+            date=_date(turn, row),
+            answered=answered,
+        )
     return turn.t(
         "status.year_line",
         year=row.year,
@@ -201,8 +217,12 @@ def _year_line(turn: Turn, row: InspectionRow, derived: Derived) -> str:
 SHOWN_TYPES = (QType.photo, QType.text)  # not on the card: photos are sent, notes are long
 
 
-def _facts(turn: Turn, checklist: Checklist, values: dict[str, Any], derived: Derived) -> list[str]:
-    """One line per checklist section with its answers, then the derived facts and flags."""
+def _facts(
+    turn: Turn, checklist: Checklist, values: dict[str, Any], derived: Derived, *, complete: bool = True
+) -> list[str]:
+    """One line per checklist section with its answers, then the derived facts and flags. An
+    inspection not ``complete`` (a draft, a returned one) says what its answers so far show and
+    nothing of what they do not: no "no problems found", no score."""
     loc = turn.locale
     sep = turn.t("status.sep")
     lines = []
@@ -220,11 +240,12 @@ def _facts(turn: Turn, checklist: Checklist, values: dict[str, Any], derived: De
         lines.append(turn.t("status.rate", rate=percent(derived.village_rate)))
     flags = sorted(derived.flags, key=lambda f: render.SEVERITY_ORDER.get(f.severity, 9))
     if flags:
-        lines.append(turn.t("status.flags"))
+        lines.append(turn.t("status.flags" if complete else "status.flags_so_far"))
         lines += [f"{render.SEVERITY_MARK.get(f.severity, '•')} {f.text(loc)}" for f in flags]
-    else:
+    elif complete:
         lines.append(turn.t("status.no_flags"))
-    lines.append(turn.t("status.score", score=derived.score))
+    if complete:
+        lines.append(turn.t("status.score", score=derived.score))
     return lines
 
 
@@ -274,7 +295,9 @@ async def _overseer_year(turn: Turn, inp: Input) -> tuple[int | None, list[Reply
         return None, await _resume(turn, [Reply(turn.t("summary.denied"))])
     year = _year(turn, inp.text)
     if year is None:
-        return None, [Reply(turn.t("summary.bad_year", text=inp.text.strip(), year=turn.services.now_year()))]
+        return None, [
+            Reply(turn.t("summary.bad_year", text=render.quote(inp.text), year=turn.services.now_year()))
+        ]
     return year, []
 
 

@@ -63,11 +63,11 @@ async def cmd_return(turn: Turn, inp: Input) -> list[Reply]:
         return [Reply(turn.t("returns.usage"))]
     found = await search_visible_townships(turn.session, turn.person, query, MAX_CHOICES + 1)
     if not found:
-        return [Reply(turn.t("history.not_found", text=query))]
+        return [Reply(turn.t("history.not_found", text=render.quote(query)))]
     if len(found) > 1:
         turn.go("return_pick", ret=ReturnDraft(year=year, comment=comment))
         buttons = [[turn.button(t.name, "return_township", t.id)] for t in found[:MAX_CHOICES]]
-        return [Reply(turn.t("history.which", text=query), buttons)]
+        return [Reply(turn.t("history.which", text=render.quote(query)), buttons)]
     return await _start(turn, found[0], year, comment)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.dialog import access, deadlines, general, history, inspect, reports, returns
+from bot.dialog.render import quote
 from bot.dialog.state import IDLE, typed_label
 from bot.dialog.turn import STATELESS, Handler, Turn
 from bot.dialog.types import Input, Reply
@@ -56,7 +57,7 @@ class Routes:
             handler = self.commands.get(inp.command)
             if handler is None:
                 return [
-                    Reply(turn.t("general.unknown_command", command=inp.command)),
+                    Reply(turn.t("general.unknown_command", command=quote(inp.command))),
                     *await self.again(turn),
                 ]
             return await handler(turn, inp)

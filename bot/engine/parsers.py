@@ -794,7 +794,8 @@ def parse_multi(text: str, choices: list[Choice], ctx: ParseContext) -> ParseRes
     for token in (p for p in _MULTI_SPLIT.split(s) if p and not p.isspace()):
         keys = _token_keys(token.strip(), choices)
         if keys is None:
-            return Err(t("parse.multi.invalid", loc, token=token.strip(), options=options, example=example))
+            shown = token.strip() if len(token.strip()) <= 20 else token.strip()[:19] + "…"
+            return Err(t("parse.multi.invalid", loc, token=shown, options=options, example=example))
         picked.update(keys)
     if not picked:
         return Err(t("parse.multi.empty", loc, options=options, example=example))

@@ -13,7 +13,7 @@ from telegram.ext import ContextTypes
 
 from bot.dialog import Input, Reply, Who
 from bot.dialog.core import Dialog
-from bot.handlers.sender import keyboard, send_reply
+from bot.handlers.sender import MAX_TEXT, keyboard, send_reply
 from bot.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ async def deliver(
             if reply.to is not None:
                 continue
             try:
-                if reply.edit and pressed is not None:
+                if reply.edit and pressed is not None and len(reply.text) <= MAX_TEXT // 2:
                     with suppress(BadRequest):  # "message is not modified" and too-old messages
                         await bot.edit_message_text(
                             reply.text,

@@ -18,6 +18,41 @@ from bot.outbox import Outcome
 log = logging.getLogger(__name__)
 
 
+MAX_TEXT = 4096  # Telegram's limit for a message's text
+MAX_CAPTION = 1024  # and for a file's caption
+
+
+def _units(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units: an emoji may count two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """The text in pieces within ``limit``, cut between lines where it can be (a list that
+    grew long — a group's townships, the review card — is sent in several messages)."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while _units(line) > limit:  # one line longer than a message: cut it
+            cut = limit
+            while _units(line[:cut]) > limit:
+                cut -= 1
+            head, line = line[:cut], line[cut:]
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(head)
+        candidate = f"{current}\n{line}" if current else line
+        if current and _units(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current.strip() or not pieces:
+        pieces.append(current)
+    return [p for p in pieces if p.strip()] or [text[:1]]
+
+
 def keyboard(reply: Reply) -> dict[str, Any] | None:
     """The reply's buttons as the Bot API's ``reply_markup``, for ``api_kwargs``. Plain JSON, not
     PTB's ``InlineKeyboardMarkup``: building those objects only for PTB to turn them back into
@@ -33,14 +68,23 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> None:
     caption, and its buttons."""
     markup = keyboard(reply)
     if reply.file is None:
-        await bot.send_message(chat_id, reply.text, api_kwargs=markup)
+        pieces = split_text(reply.text)
+        for n, piece in enumerate(pieces, 1):  # the buttons go with the last piece
+            await bot.send_message(chat_id, piece, api_kwargs=markup if n == len(pieces) else None)
         return
     data = reply.file.read_bytes()
     caption = reply.text or None
+    rest: list[str] = []
+    if caption is not None and _units(caption) > MAX_CAPTION:  # the caption's rest follows as text
+        caption, *rest = split_text(caption, MAX_CAPTION)
     if reply.photo:
-        await bot.send_photo(chat_id, data, caption=caption, api_kwargs=markup)
+        await bot.send_photo(chat_id, data, caption=caption, api_kwargs=None if rest else markup)
     else:
-        await bot.send_document(chat_id, data, filename=reply.file.name, caption=caption, api_kwargs=markup)
+        await bot.send_document(
+            chat_id, data, filename=reply.file.name, caption=caption, api_kwargs=None if rest else markup
+        )
+    if rest:
+        await send_reply(bot, chat_id, Reply("\n".join(rest), reply.buttons))
 
 
 class TelegramSender:

@@ -127,6 +127,7 @@ class FakeStats:
     delivered_per_chat: Counter[int] = field(default_factory=Counter)
     edits: int = 0
     rate_limited: int = 0  # 429s answered by enforce_limits()
+    refused: Counter[str] = field(default_factory=Counter)  # calls answered 400/403, by method and why
     faults: Counter[str] = field(default_factory=Counter)  # injected, by kind
     duplicates: int = 0  # sendMessage of a (chat, text) already delivered
     duplicate_keys: list[tuple[int, str]] = field(default_factory=list)
@@ -657,6 +658,7 @@ class FakeTelegramAPI:
             if isinstance(result, Awaitable):
                 result = await result
         except ApiError as exc:
+            self.stats.refused[f"{name}: {exc.description}"] += 1
             return self._error(exc.code, exc.description)
         if fault == "late":
             assert self.faults is not None
