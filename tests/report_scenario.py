@@ -202,7 +202,12 @@ TOWNSHIPS: dict[str, tuple[str, int, str | None, dict[str, Any]]] = {
     # A draft: answers so far must not count in any group.
     "大坪乡": ("东县", 5, "draft", {"leader_named": False, "has_room": False, "has_equipment": False}),
     # Returned by the supervisor for correction: not counted either.
-    "红岩乡": ("西县", 4, "returned", answers(has_room=False, room_standard=None, iron_door=None, window_bars=None, protections=None)),
+    "红岩乡": (
+        "西县",
+        4,
+        "returned",
+        answers(has_room=False, room_standard=None, iron_door=None, window_bars=None, protections=None),
+    ),
 }
 
 # Last year: 太平乡 was only progressing; 城关镇 had no equipment.
