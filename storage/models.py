@@ -188,6 +188,9 @@ class AnswerChange(SQLModel, table=True):
     new_value: Any = Field(default=None, sa_type=JSON)
     changed_by: int | None = Field(default=None, foreign_key="person.id")
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The message that gave the answer, as "channel:message id": editing that message later
+    # changes this answer.
+    source: str | None = Field(default=None, max_length=80, index=True)
 
 
 class StatusChange(SQLModel, table=True):

@@ -120,6 +120,7 @@ class Dialog:
             turn = Turn(
                 self.services, session, person, State.load(start.state), locale_of(person, self.locale), who
             )
+            turn.source = f"{who.channel}:{inp.message_id}" if inp.message_id else None
             if start.processed:
                 log.info("update %s:%s was applied before", who.channel, update_id)
                 if not answer_redelivery:

@@ -376,6 +376,7 @@ async def _save(turn: Turn, cur: Current, question: Question, value: Any, *, ski
         turn.person.id,
         skipped=skipped,
         current=cur.answers.get(question.key),
+        source=turn.source,
     )
     if write is None:  # unchanged
         return
@@ -679,6 +680,44 @@ async def act_later(turn: Turn, inp: Input) -> list[Reply]:
 async def step_buttons_only(turn: Turn, inp: Input) -> list[Reply]:
     """Review and edit screens take buttons; typed text gets a pointer and the screen again."""
     return [Reply(turn.t("review.use_buttons")), *await turn.again()]
+
+
+# A message edited after it was sent ------------------------------------------------------------
+
+
+async def on_edit(turn: Turn, inp: Input) -> list[Reply]:
+    """A message sent earlier, edited: if it answered a question of an inspection still open,
+    that answer changes (understood and checked as a new one would be, and kept in the
+    history); otherwise a line on how answers are changed. The screen is shown again."""
+    found = (
+        await q_insp.answered_by_message(turn.session, turn.person.id or 0, turn.source)
+        if turn.source
+        else None
+    )
+    if found is None:
+        return [Reply(turn.t("edit.not_an_answer")), *await turn.again()]
+    cur = await load(turn, found[0])
+    if (
+        cur is None
+        or cur.inspection.status == InspectionStatus.submitted
+        or not cur.checklist.has_question(found[1])
+    ):
+        return [Reply(turn.t("edit.closed")), *await turn.again()]
+    question = cur.checklist.question(found[1])
+    name = question.short_text(turn.locale)
+    values = cur.values
+    values.pop(question.key, None)
+    if not applicable(question, values, cur.inspection.year):
+        return [Reply(turn.t("edit.no_longer_asked", question=name)), *await turn.again()]
+    result = parse_answer(question, inp.text, cur.ctx(turn.locale))
+    if isinstance(result, Err):
+        return [Reply(turn.t("edit.not_changed", question=name, why=result.message)), *await turn.again()]
+    failure = check_answer(cur.checklist, question, result.value, values, cur.ctx(turn.locale))
+    if failure is not None:  # a check to answer in the dialog, not in an edit
+        return [Reply(turn.t("edit.not_changed", question=name, why=failure.message)), *await turn.again()]
+    await _save(turn, cur, question, result.value)
+    shown = format_value(question, result.value, turn.locale)
+    return [Reply(turn.t("edit.changed", question=name, value=shown)), *await turn.again()]
 
 
 async def act_fix(turn: Turn, inp: Input) -> list[Reply]:

@@ -28,6 +28,8 @@ class Routes:
     # Button payloads read ``<prompt>:<action>:<argument>``; see ``Turn.button``.
     actions: Mapping[str, Handler]
     screens: Mapping[str, Screen]
+    # A message sent earlier, edited (Telegram): the answer it gave changes.
+    edited: Handler
     # Commands a stranger may use (``/start CODE`` binds an invitation).
     open_commands: frozenset[str] = frozenset()
     # Actions whose buttons stay valid whatever came after them; each checks access itself.
@@ -61,6 +63,8 @@ class Routes:
                     *await self.again(turn),
                 ]
             return await handler(turn, inp)
+        if inp.kind == "edit":
+            return await self.edited(turn, inp)
         if inp.kind == "button":
             mark, _, rest = inp.data.partition(":")
             action = rest.partition(":")[0]
@@ -179,6 +183,7 @@ ROUTES = Routes(
         "return_pick": Screen(returns.step_return_pick, returns.again),
         "invite": Screen(access.step_invite, access.again),
     },
+    edited=inspect.on_edit,
     open_commands=frozenset({"start"}),
     stateless=frozenset({"fix", "return", "status", "group", "summary", "history"}),
 )

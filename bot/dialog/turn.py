@@ -86,6 +86,9 @@ class Turn:
     who: Who
     # The current screen once more: the dialog sets it from its route table.
     repeat: Callable[[Turn], Awaitable[list[Reply]]] | None = None
+    # The message this turn's input came in, as "channel:message id" (stored with an answer,
+    # so that editing the message changes the answer).
+    source: str | None = None
 
     async def again(self) -> list[Reply]:
         """The prompt the person is at, shown again (after a note about an unexpected input)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-InputKind = Literal["text", "command", "button", "photo", "unsupported"]
+InputKind = Literal["text", "command", "button", "photo", "unsupported", "edit"]
 
 
 @dataclass(frozen=True)
@@ -36,17 +36,20 @@ class Input:
     photo: Photo | None = None
     update_id: str | None = None  # the channel's id of this delivery, for deduplication
     typed: bool = False  # a button "pressed" by typing its label: no message of it to edit
+    # The channel's id of the message this input came in (an "edit" is a change to that message).
+    message_id: str | None = None
 
     @staticmethod
-    def parse_text(text: str, update_id: str | None = None) -> Input:
+    def parse_text(text: str, update_id: str | None = None, message_id: str | None = None) -> Input:
         """Text as typed: ``/cmd args`` is a command, anything else text."""
         stripped = text.strip()
         if stripped.startswith("/") and len(stripped) > 1:
             head, _, rest = stripped[1:].partition(" ")
+            command = head.split("@")[0].lower()
             return Input(
-                "command", text=rest.strip(), command=head.split("@")[0].lower(), update_id=update_id
+                "command", text=rest.strip(), command=command, update_id=update_id, message_id=message_id
             )
-        return Input("text", text=text, update_id=update_id)
+        return Input("text", text=text, update_id=update_id, message_id=message_id)
 
 
 @dataclass(frozen=True)

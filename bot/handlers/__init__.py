@@ -7,13 +7,15 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 from bot.handlers.buttons import on_button
 from bot.handlers.errors import on_error
 from bot.handlers.media import on_other, on_photo
-from bot.handlers.messages import on_text
+from bot.handlers.messages import on_edited, on_text
 
 PRIVATE_MESSAGES = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+PRIVATE_EDITS = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
 
 
 def register(app: Application) -> None:
     app.add_handler(MessageHandler(PRIVATE_MESSAGES & filters.TEXT, on_text))
+    app.add_handler(MessageHandler(PRIVATE_EDITS & filters.TEXT, on_edited))
     app.add_handler(MessageHandler(PRIVATE_MESSAGES & filters.PHOTO, on_photo))
     app.add_handler(
         MessageHandler(

@@ -1,4 +1,4 @@
-"""Text and commands: handed to the dialog as typed."""
+"""Text and commands: handed to the dialog as typed; an edited message as an edit of it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,15 @@ from bot.handlers.common import deliver, handle
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.message is not None and update.message.text is not None
-    inp = Input.parse_text(update.message.text, update_id=str(update.update_id))
+    message = update.message
+    assert message is not None and message.text is not None
+    inp = Input.parse_text(message.text, update_id=str(update.update_id), message_id=str(message.message_id))
+    await deliver(update, context, await handle(update, context, inp))
+
+
+async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A text message the person changed after sending it: the answer it gave changes."""
+    message = update.edited_message
+    assert message is not None and message.text is not None
+    inp = Input("edit", text=message.text, update_id=str(update.update_id), message_id=str(message.message_id))
     await deliver(update, context, await handle(update, context, inp))

@@ -154,17 +154,25 @@ class AnswerWrite:
     old: Any
     by: int | None
     at: datetime
+    source: str | None = None  # the message that gave it ("channel:message id")
 
 
 def answer_write(
-    inspection_id: int, key: str, value: Any, by: int | None, *, skipped: bool, current: Stored | None
+    inspection_id: int,
+    key: str,
+    value: Any,
+    by: int | None,
+    *,
+    skipped: bool,
+    current: Stored | None,
+    source: str | None = None,
 ) -> AnswerWrite | None:
     """What storing an answer writes; None when it is what is stored already."""
     new = Stored(None if skipped else value, skipped)
     if current == new:
         return None
     old = None if current is None or current.skipped else current.value
-    return AnswerWrite(inspection_id, key, new.value, skipped, old, by, utcnow())
+    return AnswerWrite(inspection_id, key, new.value, skipped, old, by, utcnow(), source)
 
 
 def stored(write: AnswerWrite) -> Stored:
@@ -218,9 +226,22 @@ async def write_answer(session: AsyncSession, write: AnswerWrite, seen: int | No
         "new_value": write.value,
         "changed_by": write.by,
         "changed_at": write.at,
+        "source": write.source,
     }
     await conn.execute(_ADD_CHANGE, {**row, **change})
     return True
+
+
+async def answered_by_message(session: AsyncSession, person_id: int, source: str) -> tuple[int, str] | None:
+    """(inspection id, question key) of the answer the person gave by that message, if any."""
+    stmt = (
+        sa_select(_h.c.inspection_id, _h.c.question_key)
+        .where(_h.c.source == source, _h.c.changed_by == person_id)
+        .order_by(_h.c.id.desc())
+        .limit(1)
+    )
+    row = (await (await session.connection()).execute(stmt)).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 async def previous_submitted(session: AsyncSession, township_id: int, year: int) -> int | None:

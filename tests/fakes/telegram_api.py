@@ -402,6 +402,12 @@ class FakeTelegramAPI:
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command.group(0))}]
         return await self._message(user_id, content)
 
+    async def edit_text(self, update_id: int, text: str) -> int:
+        """The user edits the message they sent in update ``update_id``: an ``edited_message``."""
+        message = {**self._pushed[update_id]["message"], "text": text, "edit_date": int(time.time())}
+        message.pop("entities", None)
+        return self._push({"edited_message": message})
+
     async def send_command(self, user_id: int, command: str, args: str = "") -> int:
         """``send_command(1, "/start", "code")``: what opening t.me/<bot>?start=code sends."""
         return await self.send_text(user_id, f"{command} {args}".strip())
