@@ -20,5 +20,7 @@ async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A text message the person changed after sending it: the answer it gave changes."""
     message = update.edited_message
     assert message is not None and message.text is not None
-    inp = Input("edit", text=message.text, update_id=str(update.update_id), message_id=str(message.message_id))
+    inp = Input(
+        "edit", text=message.text, update_id=str(update.update_id), message_id=str(message.message_id)
+    )
     await deliver(update, context, await handle(update, context, inp))
