@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import urlparse
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.background import start_background
@@ -13,32 +14,14 @@ from bot.config import Settings
 from bot.dialog.core import Dialog
 from bot.handlers import register
 from bot.handlers.flood import FloodLimiter
+from bot.handlers.menus import publish_menus
 from bot.handlers.sender import TelegramSender
-from bot.i18n import catalogue
 from bot.logs import setup_logging
 from bot.outbox import Outbox
 from bot.update_processor import PerUserUpdateProcessor
 from storage.db import make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
-
-MENU = (
-    "inspect",
-    "cancel",
-    "help",
-    "start",
-    "status",
-    "summary",
-    "report",
-    "export",
-    "chart",
-    "deadlines",
-    "mute",
-    "unmute",
-    "history",
-    "return",
-    "invite",
-)
 
 
 def make_dialog(settings: Settings) -> Dialog:
@@ -83,12 +66,10 @@ def build_application(settings: Settings, dialog: Dialog, outbox: Outbox | None 
 
 
 async def _post_init(app: Application) -> None:
-    """Publish the command menu, in Chinese by default and in English for English clients."""
+    """Publish the command menus, start the background jobs."""
     dialog: Dialog = app.bot_data["dialog"]
-    for locale, language in ((dialog.locale, None), ("en", "en")):
-        texts = catalogue(locale)
-        commands = [BotCommand(name, texts[f"commands.{name}"]) for name in MENU]
-        await app.bot.set_my_commands(commands, language_code=language)
+    # Each person's menu of their role; a request a person, so in the background.
+    app.bot_data["menus"] = asyncio.create_task(publish_menus(app.bot, dialog), name="menus")
     app.bot_data["scheduler"] = start_background(app.bot_data["settings"], dialog, app.bot_data["outbox"])
     if dialog.bot_username is None:  # for invitation links made in the chat
         dialog.bot_username = app.bot.username
@@ -96,6 +77,8 @@ async def _post_init(app: Application) -> None:
 
 
 async def _post_shutdown(app: Application) -> None:
+    if (menus := app.bot_data.get("menus")) is not None:
+        menus.cancel()
     if (scheduler := app.bot_data.get("scheduler")) is not None:
         scheduler.shutdown(wait=False)
     dialog: Dialog = app.bot_data["dialog"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -50,6 +51,8 @@ async def running_bot(
         try:
             yield app
         finally:
+            if (menus := app.bot_data.get("menus")) is not None:
+                await asyncio.wait_for(menus, 10)  # published before the database goes away
             await app.updater.stop()
             await app.stop()
             if (scheduler := app.bot_data.get("scheduler")) is not None:

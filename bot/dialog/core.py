@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.dialog.routes import ROUTES, Routes
+from bot.dialog.routes import MENUS, ROUTES, Routes
 from bot.dialog.state import State
 from bot.dialog.turn import Checklists, Conflict, Services, Turn, locale_of
 from bot.dialog.types import Input, Reply, Who
@@ -29,7 +29,7 @@ from bot.ordering import KeyedLocks
 from storage.db import SessionMaker, transaction
 from storage.models import Person
 from storage.queries.dialog_state import save_state
-from storage.queries.people import set_blocked, unblock
+from storage.queries.people import channel_people, set_blocked, unblock
 from storage.queries.turns import turn_start
 from storage.queries.updates import claim_update, prune_updates
 from storage.types import utcnow
@@ -153,6 +153,24 @@ class Dialog:
             raise Conflict("the same update is being applied by someone else")
 
     # Channel events that are not inputs ---------------------------------------------------
+
+    async def menus(self, channel: str) -> list[tuple[str, tuple[str, ...], str]]:
+        """(account, commands, locale) for every active person on ``channel``: the command
+        menu of their role."""
+        async with self.sessions() as session:
+            people = await channel_people(session, channel)
+            return [
+                (account, MENUS.get(role, MENUS[""]), normalise_locale(locale) if locale else self.locale)
+                for account, role, locale in people
+            ]
+
+    async def menu_of(self, who: Who) -> tuple[tuple[str, ...], str]:
+        """The command menu of the person behind an account now (a stranger's if nobody)."""
+        async with self.sessions() as session:
+            start = await turn_start(session, who.channel, who.external_id, "")
+        if start is None or not start.person.active:
+            return MENUS[""], normalise_locale(who.locale or self.locale)
+        return MENUS.get(start.person.role, MENUS[""]), locale_of(start.person, self.locale)
 
     async def prune(self, keep_days: int = 30) -> None:
         """Forget delivered update ids older than any redelivery (Telegram keeps updates 24 h)."""

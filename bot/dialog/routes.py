@@ -187,3 +187,19 @@ ROUTES = Routes(
     open_commands=frozenset({"start"}),
     stateless=frozenset({"fix", "return", "status", "group", "summary", "history"}),
 )
+
+
+# The command menu each role sees (Telegram's command list, by chat); someone the bot does not
+# know sees only how to start.
+MENUS: dict[str, tuple[str, ...]] = {
+    "": ("start", "help"),
+    "inspector": ("inspect", "cancel", "status", "deadlines", "mute", "unmute", "help"),
+    "supervisor": (
+        *("status", "summary", "report", "export", "chart", "history", "return"),
+        *("deadlines", "mute", "unmute", "help"),
+    ),
+    "admin": (
+        *("inspect", "status", "summary", "report", "export", "chart", "history", "return"),
+        *("invite", "deadline", "deadlines", "team", "asks", "help"),
+    ),
+}

@@ -217,3 +217,15 @@ async def assignees_of(session: AsyncSession, township_id: int) -> list[int]:
         .order_by(col(Person.id))
     )
     return [pid for pid in (await session.exec(stmt)).all() if pid is not None]
+
+
+async def channel_people(session: AsyncSession, channel: str) -> list[tuple[str, str, str | None]]:
+    """(account id, role, locale) of every active person with an account on ``channel``."""
+    p, i = table(Person), table(Identity)
+    stmt = (
+        sa_select(i.c.external_id, p.c.role, p.c.locale)
+        .join(p, p.c.id == i.c.person_id)
+        .where(i.c.channel == channel, p.c.active.is_(True))
+        .order_by(i.c.id)
+    )
+    return [(r[0], r[1], r[2]) for r in (await (await session.connection()).execute(stmt)).all()]
