@@ -426,10 +426,11 @@ async def test_report_export_and_chart(
     # The appendix: every township, in registry order, with the groups that placed it.
     table = Document(str(reply.file)).tables[0]
     cells = [[c.text for c in r.cells] for r in table.rows]
-    assert cells[0] == ["序号", "县（市、区）", "乡镇", "状态", "督查员", "日期", "得分", "所在分组"]
+    assert cells[0] == ["序号", "县（市、区）", "乡镇", "状态", "督查员", "日期", "得分", "照片", "所在分组"]
     assert [r[2] for r in cells[1:]] == EAST + WEST
     heko = next(r for r in cells if r[2] == "河口乡")
-    assert heko[3] == "已提交" and heko[4] == "王督查" and "没有安排整档经费" in heko[7]
+    assert heko[3] == "已提交" and heko[4] == "王督查" and "没有安排整档经费" in heko[8]
+    assert heko[7] == "0"  # no photos among its answers
     assert next(r for r in cells if r[2] == "青山乡")[3:5] == ["未检查", ""]
 
     # The same report as a PDF with its Chinese fonts embedded, for the phone.

@@ -8,13 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from bot.dialog.access import is_staff, split_year
-from bot.dialog.render import quote
+from bot.dialog.render import photos_of, quote
 from bot.dialog.returns import return_button
 from bot.dialog.turn import Turn, argument
 from bot.dialog.types import Button, Input, Reply
 from bot.engine import Checklist, format_value
 from storage.models import Inspection, InspectionStatus, Township
 from storage.queries.history import Entry, history, inspections_of
+from storage.queries.inspections import answered_values, answers_of
 from storage.queries.people import names_of, search_visible_townships, visible_inspection, visible_township
 
 PAGE = 15
@@ -156,6 +157,11 @@ async def page(
         rows.append(years)
     if inspection.status == InspectionStatus.submitted:
         rows.append([return_button(turn, inspection.id)])
+    photos = len(photos_of(checklist, answered_values(await answers_of(turn.session, inspection.id))))
+    if photos:
+        rows.append(
+            [turn.button(turn.t("status.see_photos", n=photos), "photos", inspection.id, stateless=True)]
+        )
     return [Reply("\n".join(lines), rows, edit=edit)]
 
 

@@ -327,7 +327,8 @@ async def step_question(turn: Turn, inp: Input) -> list[Reply]:
             return [Reply(turn.t("inspect.photo_not_expected")), *await _ask(turn, cur, question)]
         return await _add_photo(turn, cur, question, inp)
     if inp.kind != "text":
-        return [Reply(turn.t("inspect.unsupported")), *await _ask(turn, cur, question)]
+        key = "inspect.not_an_image" if question.type == QType.photo else "inspect.unsupported"
+        return [Reply(turn.t(key)), *await _ask(turn, cur, question)]
     if question.type == QType.photo:
         return [Reply(turn.t("inspect.need_photo")), *await _ask(turn, cur, question)]
     result = parse_answer(question, inp.text, cur.ctx(turn.locale))
@@ -563,6 +564,23 @@ async def act_keep(turn: Turn, inp: Input) -> list[Reply]:
     if previous is None:
         return [Reply(notice=turn.t("general.stale_button"))]
     return await _store(turn, cur, question, previous[1], pressed=not inp.typed)
+
+
+async def act_remove_photo(turn: Turn, inp: Input) -> list[Reply]:
+    """One photo taken away; the others stay."""
+    found = await _on_question(turn)
+    if found is None or found[1].type != QType.photo:
+        return [Reply(notice=turn.t("general.stale_button"))]
+    cur, question = found
+    answer = cur.answers.get(question.key)
+    photos = list(answer.value) if answer is not None and not answer.skipped and answer.value else []
+    n = int_argument(inp)
+    if not 1 <= n <= len(photos):
+        return [Reply(notice=turn.t("general.stale_button"))]
+    del photos[n - 1]
+    await _save(turn, cur, question, photos)
+    note = turn.t("inspect.photo_removed", n=n, left=len(photos))
+    return [Reply(note, edit=not inp.typed), *await _ask(turn, cur, question)]
 
 
 async def act_photos_done(turn: Turn, inp: Input) -> list[Reply]:

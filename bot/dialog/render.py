@@ -109,10 +109,14 @@ def question_buttons(
         rows += pairs([turn.button(c.text(loc), "answer", c.key) for c in question.other_answers])
     elif question.type == QType.photo and photos:
         rows.append([turn.button(turn.t("question.photos_done", n=photos), "photos_done")])
+        removes = [
+            turn.button(turn.t("question.remove_photo", n=n), "remove_photo", n) for n in range(1, photos + 1)
+        ]
+        rows += [removes[i : i + 4] for i in range(0, len(removes), 4)]
     if can_keep:
         rows.append([turn.button(turn.t("question.keep"), "keep")])
     nav = [turn.button(turn.t("question.back"), "back")]
-    if not question.required:
+    if not question.required and not photos:  # with photos sent, 跳过 would drop them: 完成 instead
         nav.append(turn.button(turn.t("question.skip"), "skip"))
     rows.append(nav)
     return rows
@@ -156,3 +160,14 @@ def review_text(
 
 def pick_label(label: dict[str, str], locale: str) -> str:
     return label.get(locale) or label.get("zh-CN") or next(iter(label.values()), "")
+
+
+def photos_of(checklist: Checklist, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The photos among an inspection's answers, in the checklist's order."""
+    return [
+        photo
+        for q in checklist.questions()
+        if q.type is QType.photo and isinstance(values.get(q.key), list)
+        for photo in values[q.key]
+        if isinstance(photo, dict)
+    ]

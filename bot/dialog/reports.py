@@ -28,6 +28,7 @@ from bot.reports.summary import (
 )
 from storage.models import InspectionStatus, Role
 from storage.queries.inspections import answered_values, answers_of
+from storage.queries.people import visible_inspection
 from storage.queries.summary import (
     InspectionRow,
     Scope,
@@ -177,7 +178,38 @@ async def _card(turn: Turn, township: TownshipRow) -> list[Reply]:
         for row in inspections[1:4]:
             d = before_derived if row is earlier else (await _derived(turn, row))[2]
             lines.append("· " + _year_line(turn, row, d))
-    return [Reply("\n".join(lines))]
+    photos = len(render.photos_of(checklist, values))
+    buttons = [[turn.button(turn.t("status.see_photos", n=photos), "photos", latest.id, stateless=True)]]
+    return [Reply("\n".join(lines), buttons if photos else [])]
+
+
+MAX_PHOTOS = 10  # photos sent for one press (a message each)
+
+
+async def act_photos(turn: Turn, inp: Input) -> list[Reply]:
+    """The photos of an inspection, for whoever may see its township."""
+    found = await visible_inspection(
+        turn.session, turn.person, int(argument(inp) or 0) if argument(inp).isdigit() else 0
+    )
+    if found is None:
+        return [Reply(notice=turn.t("access.township_denied"))]
+    inspection, township = found
+    checklist = await turn.services.checklist_of(turn.session, inspection.checklist_version_id)
+    values = answered_values(await answers_of(turn.session, inspection.id or 0))
+    photos = render.photos_of(checklist, values)
+    replies = []
+    for n, photo in enumerate(photos[:MAX_PHOTOS], 1):
+        path = Path(str(photo.get("path", "")))
+        caption = turn.t(
+            "status.photo_caption", township=township.name, year=inspection.year, n=n, total=len(photos)
+        )
+        if await asyncio.to_thread(path.is_file):
+            replies.append(Reply(caption, file=path, photo=True))
+        else:
+            replies.append(Reply(turn.t("status.photo_missing", caption=caption)))
+    if len(photos) > MAX_PHOTOS:
+        replies.append(Reply(turn.t("status.more_photos", n=len(photos) - MAX_PHOTOS)))
+    return replies or [Reply(notice=turn.t("status.no_photos"))]
 
 
 async def _derived(turn: Turn, row: InspectionRow) -> tuple[Checklist, dict[str, Any], Derived]:

@@ -138,6 +138,7 @@ ROUTES = Routes(
         "back": inspect.act_back,
         "keep": inspect.act_keep,
         "photos_done": inspect.act_photos_done,
+        "remove_photo": inspect.act_remove_photo,
         "confirm_answer": inspect.act_confirm_answer,
         "answer_again": inspect.act_answer_again,
         "submit": inspect.act_submit,
@@ -160,6 +161,7 @@ ROUTES = Routes(
         "return_cancel": returns.act_cancel,
         # Reading: a township's card, a group of the summary, the summary, the history.
         "status": reports.act_status,
+        "photos": reports.act_photos,
         "group": reports.act_group,
         "summary": reports.act_summary,
         "history": history.act_history,
@@ -185,7 +187,7 @@ ROUTES = Routes(
     },
     edited=inspect.on_edit,
     open_commands=frozenset({"start"}),
-    stateless=frozenset({"fix", "return", "status", "group", "summary", "history"}),
+    stateless=frozenset({"fix", "return", "status", "photos", "group", "summary", "history"}),
 )
 
 

@@ -22,6 +22,21 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await deliver(update, context, await handle(update, context, inp))
 
 
+async def on_image_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A picture sent as a file (uncompressed): a photo like any other."""
+    message = update.message
+    assert message is not None and message.document is not None
+    document = message.document
+
+    async def fetch() -> bytes:
+        file = await context.bot.get_file(document.file_id)
+        return bytes(await file.download_as_bytearray())
+
+    photo = Photo(document.file_id, document.file_unique_id, fetch)
+    inp = Input("photo", text=message.caption or "", photo=photo, update_id=str(update.update_id))
+    await deliver(update, context, await handle(update, context, inp))
+
+
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, voice, files, locations…: the dialog says what it expects instead."""
     inp = Input("unsupported", update_id=str(update.update_id))

@@ -40,6 +40,7 @@ from docx.shared import Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
+from bot.engine import QType
 from bot.i18n import DEFAULT_LOCALE, catalogue, normalise_locale, t
 from bot.reports.summary import Summary, TownshipYear, join_names, local_today, money, number, percent
 from storage.models import InspectionStatus
@@ -379,6 +380,13 @@ class _Writer:
         if s.team is not None and s.team.asks:
             self.out.add("body", self.t("asks_text", asks=s.team.asks))
 
+    def _photos(self, ty: TownshipYear) -> int:
+        """The photos the township's inspection holds (its photo questions' counts)."""
+        if self.rules is None or ty.inspection is None:
+            return 0
+        keys = {q.key for q in self.rules.questions() if q.type is QType.photo}
+        return int(sum(v for k, v in ty.inspection.numbers.items() if k in keys))
+
     def appendix(self) -> None:
         s = self.s
         self.out.add("appendix", self.t("h1_appendix"))
@@ -420,6 +428,7 @@ class _Writer:
                     (detail.inspector_name or "") if detail else "",
                     stamp.astimezone(self.o.tz).strftime("%Y-%m-%d") if stamp else "",
                     str(ins.score) if ins and ty.counted and ins.score is not None else "",
+                    str(self._photos(ty)) if ty.counted else "",
                     groups,
                 ]
             )
@@ -542,7 +551,7 @@ def _footers(doc: DocumentObject) -> None:
 
 
 # Column widths of the appendix, in twentieths of a point (the type area is 156 mm ≈ 8845).
-APPENDIX_WIDTHS = (650, 1000, 1000, 800, 800, 1150, 700, 2745)
+APPENDIX_WIDTHS = (600, 950, 950, 750, 800, 1100, 600, 600, 2495)
 
 
 def _table(doc: DocumentObject, rows: list[list[str]]) -> None:

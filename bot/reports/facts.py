@@ -36,7 +36,7 @@ from bot.engine import (
 from storage.queries.summary import answers_of_inspections, keep_facts
 
 # Raise when what is computed here changes meaning: every kept fact is computed again.
-FORMAT = 1
+FORMAT = 2  # 2: photo questions' counts among the numbers
 NUMBER_TYPES = (QType.integer, QType.amount, QType.year, QType.percent)
 
 Checklists = Callable[[AsyncSession, int], Awaitable[Checklist]]
@@ -94,13 +94,16 @@ def compute(answered_with: Checklist, answers: Mapping[str, Any], year: int) -> 
             groups.add(group.key)
         elif result is None:
             unknown.add(group.key)
-    numbers = {
+    numbers: dict[str, int | float] = {
         q.key: eff[q.key]
         for q in answered_with.questions()
         if q.type in NUMBER_TYPES
         and isinstance(eff.get(q.key), int | float)
         and not isinstance(eff.get(q.key), bool)
     }
+    for q in answered_with.questions():  # how many photos each photo question has
+        if q.type is QType.photo and isinstance(eff.get(q.key), list):
+            numbers[q.key] = len(eff[q.key])
     score = derive(answered_with, dict(answers), year).score
     return Facts(frozenset(groups), frozenset(unknown), numbers, score)
 

@@ -430,6 +430,18 @@ class FakeTelegramAPI:
             },
         )
 
+    async def send_document(self, user_id: int, data: bytes, file_name: str, mime_type: str) -> int:
+        """The user sends a file (a picture sent uncompressed is one too)."""
+        f = self._file(data, "documents")
+        document = {
+            "file_id": f.file_id,
+            "file_unique_id": f.file_unique_id,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(data),
+        }
+        return await self._message(user_id, {"document": document})
+
     async def send_photo(self, user_id: int, data: bytes, *, caption: str | None = None) -> int:
         """The user sends a photo: a thumbnail and the full size, both served by getFile."""
         sizes = []
