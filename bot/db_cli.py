@@ -12,17 +12,17 @@ from typing import Any, TypeVar
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from bot.cli_support import err, settings_or_exit
+from bot.cli_support import err, h, settings_or_exit
 from bot.i18n import t
 from storage.backup import BackupError, backup, read_header, restore, row_counts
 from storage.db import make_engine, safe_url, schema_versions, upgrade, upgrade_url
 
-db_app = typer.Typer(help="数据库：结构升级、备份与恢复 (the database).", no_args_is_help=True)
+db_app = typer.Typer(help=h("db"), no_args_is_help=True)
 T = TypeVar("T")
 
 
-@db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head", help="目标版本（默认最新）")) -> None:
+@db_app.command("upgrade", help=h("db_upgrade"))
+def db_upgrade(revision: str = typer.Argument("head", help=h("db_revision"))) -> None:
     """Create or upgrade the schema (harmless to run twice; two at once take turns)."""
     settings = settings_or_exit()
     upgrade_url(settings.db_url, revision)
@@ -49,8 +49,8 @@ def _run(url: str, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(go())
 
 
-@db_app.command("backup")
-def db_backup(file: Path = typer.Argument(..., help="备份文件，例如 backup-2026-12-01.gz")) -> None:
+@db_app.command("backup", help=h("db_backup"))
+def db_backup(file: Path = typer.Argument(..., help=h("db_backup_file"))) -> None:
     """Write every row to one file (a consistent copy, while the bot runs)."""
     settings = settings_or_exit()
     loc = settings.bot_locale
@@ -64,10 +64,10 @@ def db_backup(file: Path = typer.Argument(..., help="备份文件，例如 backu
     typer.echo(t("db.backed_up", loc, file=file, rows=sum(counts.values()), tables=len(counts)))
 
 
-@db_app.command("restore")
+@db_app.command("restore", help=h("db_restore"))
 def db_restore(
-    file: Path = typer.Argument(..., help="archive-bot db backup 写出的文件"),
-    yes: bool = typer.Option(False, "--yes", help="不再确认：数据库现有的全部数据将被替换"),
+    file: Path = typer.Argument(..., help=h("db_restore_file")),
+    yes: bool = typer.Option(False, "--yes", help=h("db_yes")),
 ) -> None:
     """Replace every row with the backup's (stop the bot first). A new, empty database is
     given the backup's schema first, and upgraded to this release's after."""

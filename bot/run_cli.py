@@ -7,7 +7,7 @@ from typing import IO
 
 import typer
 
-from bot.cli_support import err, settings_or_exit
+from bot.cli_support import err, h, settings_or_exit
 from bot.i18n import t
 from storage.db import AlreadyRunning, hold_database, is_sqlite, schema_versions, upgrade_url
 
@@ -50,9 +50,7 @@ def _schema_ready(url: str, locale: str) -> IO[bytes] | None:
 
 
 def console(
-    as_person: str = typer.Option(
-        None, "--as", help="The person to act as (id or name); default an inspector."
-    ),
+    as_person: str = typer.Option(None, "--as", help=h("console_as")),
 ) -> None:
     """Try the dialog in this terminal, without Telegram (demo data on an empty database)."""
     from bot.console import run_console

@@ -21,8 +21,12 @@ TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "BOT_"))}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=cwd, env={**base, **(env or {})},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -74,8 +78,15 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_token_is_never_logged(caplog: pytest.LogCaptureFixture) -> None:
-    record = logging.LogRecord("httpx", logging.INFO, __file__, 1,
-                               "HTTP Request: POST https://api.telegram.org/bot%s/getMe", (TOKEN,), None)
+    record = logging.LogRecord(
+        "httpx",
+        logging.INFO,
+        __file__,
+        1,
+        "HTTP Request: POST https://api.telegram.org/bot%s/getMe",
+        (TOKEN,),
+        None,
+    )
     _MaskTokens().filter(record)
     assert TOKEN not in record.getMessage() and "<token>" in record.getMessage()
     assert TOKEN not in repr(load_settings(_env_file=None, telegram_bot_token=TOKEN))

@@ -58,9 +58,36 @@ async def test_reminders_run_preview_and_deadline(tmp_path: Path) -> None:
             "TELEGRAM_FILE_BASE_URL": api.base_file_url,
         }
         code, out = await cli("reminders", "run", "--now", "2026-12-30T09:30+08:00", env=env, cwd=tmp_path)
-        assert code == 0 and "sent 3" in out, out
+        assert code == 0 and "已发送 3 条" in out, out
         code, out = await cli("reminders", "run", "--now", "2026-12-30T10:00", env=env, cwd=tmp_path)
-        assert code == 0 and "sent 0" in out and "skipped 3" in out
+        assert code == 0 and "已发送 0 条" in out and "跳过 3 条" in out
         assert sorted(m.chat_id for m in api.messages()) == [100, 200, 300]
     code, out = await cli("reminders", "run", "--now", "yesterday", env=env, cwd=tmp_path)
     assert code != 0 and "ISO 8601" in out
+
+
+async def test_deadline_as_people_write_it_and_why_nothing_is_due(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    engine = make_engine(url)
+    await upgrade(engine)
+    await seed(make_sessionmaker(engine), channel="telegram")
+    await engine.dispose()
+    env = {"DATABASE_URL": url}
+    args = ("deadline", "set", "--year", "2026", "--date")
+    code, out = await cli(*args, "2026/12/31", "--township-target", "85%", env=env, cwd=tmp_path)
+    assert code == 0 and "2026-12-31" in out and "85%" in out, out
+    code, out = await cli(*args, "2027-01-15", env=env, cwd=tmp_path)
+    assert code != 0 and "不在该年度内" in out, out
+    code, out = await cli(*args, "2026-12-31", "--township-target", "150", env=env, cwd=tmp_path)
+    assert code != 0 and "0 到 100" in out, out
+    code, out = await cli("deadline", "list", env=env, cwd=tmp_path)
+    assert code == 0 and "2026-12-31" in out and "85%" in out, out
+    # 2026-12-20 is a Sunday, 2026-10-02 in the National Day holiday, 08:00 before the send time.
+    code, out = await cli("reminders", "preview", "--now", "2026-12-20T09:30", env=env, cwd=tmp_path)
+    assert code == 0 and "周末" in out, out
+    code, out = await cli("reminders", "preview", "--now", "2026-10-02T09:30", env=env, cwd=tmp_path)
+    assert code == 0 and "国庆节" in out, out
+    code, out = await cli("reminders", "preview", "--now", "2026-12-21T08:00", env=env, cwd=tmp_path)
+    assert code == 0 and "起才发送" in out, out
+    code, out = await cli("reminders", "preview", "--now", "2026-12-21T09:30", env=env, cwd=tmp_path)
+    assert code == 0 and "赵主任" in out, out

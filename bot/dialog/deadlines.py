@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
+from bot.dialog.render import quote
 from bot.dialog.turn import Turn
 from bot.dialog.types import Input, Reply
+from bot.reminders.targets_input import BadTarget, parse_deadline, parse_share
 from storage.models import Role
 from storage.queries.people import set_muted
 from storage.queries.targets import set_year_target, year_target, year_targets
-
-_DEADLINE = re.compile(r"^\s*(\d{4})\s+(\d{4}-\d{1,2}-\d{1,2})(?:\s+(\d{1,3})%?)?(?:\s+(\d{1,3})%?)?\s*$")
 
 
 def _line(turn: Turn, year: int, deadline: date, township: float, village: float) -> str:
@@ -36,20 +35,19 @@ async def cmd_deadlines(turn: Turn, inp: Input) -> list[Reply]:
 
 
 async def cmd_deadline(turn: Turn, inp: Input) -> list[Reply]:
+    """``/deadline 2026 2026-12-31 80 85`` (the date also as 2026/12/31, targets as 80 or 80%)."""
     if turn.person.role != Role.admin:
         return [Reply(turn.t("deadlines.admins_only"))]
-    found = _DEADLINE.match(inp.text)
-    if not found:
+    parts = inp.text.split()
+    if not 2 <= len(parts) <= 4 or not parts[0].isdigit() or not 2000 <= int(parts[0]) <= 2100:
         return [Reply(turn.t("deadlines.usage", year=turn.services.now_year()))]
-    year, day, township, village = found.groups()
+    year = int(parts[0])
     try:
-        deadline = date.fromisoformat("-".join(part.zfill(2) for part in day.split("-")))
-    except ValueError:
-        return [Reply(turn.t("deadlines.bad_date", date=day))]
-    shares = [int(v) / 100 if v is not None else None for v in (township, village)]
-    if any(s is not None and s > 1 for s in shares) or not 2000 <= int(year) <= 2100:
-        return [Reply(turn.t("deadlines.usage", year=turn.services.now_year()))]
-    row = await set_year_target(turn.session, int(year), deadline, shares[0], shares[1])
+        deadline = parse_deadline(parts[1], year)
+        shares = [parse_share(p) for p in (*parts[2:], None, None)[:2]]
+    except BadTarget as exc:
+        return [Reply(turn.t(exc.args[0], date=quote(exc.args[1])))]
+    row = await set_year_target(turn.session, year, deadline, shares[0], shares[1])
     done = _line(turn, row.year, row.deadline, row.township_target, row.village_target)
     return [Reply(turn.t("deadlines.saved", line=done))]
 

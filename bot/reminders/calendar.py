@@ -4,6 +4,7 @@ maintained ``chinese_calendar`` package; beyond the years it covers, Monday to F
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, timedelta
 from functools import cache
 
@@ -34,3 +35,15 @@ def last_workday_until(day: date, since: date | None = None) -> date | None:
         if is_workday(candidate):
             return candidate
     return None
+
+
+def holiday_name(day: date) -> str | None:
+    """The statutory holiday ``day`` falls in, as a catalogue key (``holidays.spring_festival``),
+    if any."""
+    try:
+        on_holiday, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        return None
+    if not on_holiday or name is None:
+        return None
+    return "holidays." + re.sub(r"[^a-z]+", "_", str(name).lower().replace("'s", "")).strip("_")

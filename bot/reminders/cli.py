@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import datetime
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from bot.cli_support import settings_or_exit
+from bot.cli_support import fail, h, out, settings_or_exit
 from bot.config import Settings
 from bot.dialog.types import Reply
+from bot.i18n import t
 from bot.outbox import Outbox, Outcome
+from bot.reminders.rules import why_nothing_due
 from bot.reminders.service import ReminderService, rules_from
+from bot.reminders.targets_input import BadTarget, parse_deadline, parse_share
 from storage.db import make_engine, make_sessionmaker, transaction, upgrade
-from storage.queries.targets import set_year_target, year_targets
+from storage.models import YearTarget
+from storage.queries.targets import set_year_target, year_target, year_targets
 
-reminders_app = typer.Typer(help="Reminders: send what is due, or preview it.", no_args_is_help=True)
-deadline_app = typer.Typer(help="Each year's deadline and targets.", no_args_is_help=True)
-out = Console(highlight=False, soft_wrap=True)
+reminders_app = typer.Typer(help=h("reminders"), no_args_is_help=True)
+deadline_app = typer.Typer(help=h("deadline"), no_args_is_help=True)
+NOW = typer.Option(None, "--now", help=h("now"))
 
 
 def _settings() -> Settings:
@@ -33,7 +35,7 @@ def parse_now(value: str | None, settings: Settings) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"not an ISO 8601 time: {value!r} (e.g. 2026-12-20T09:00)") from None
+        raise fail(t("cli.reminders.bad_time", settings.bot_locale, value=value)) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=settings.tz)
 
 
@@ -44,37 +46,51 @@ class _Printer:
         return "sent"
 
 
-@reminders_app.command("preview")
-def preview(now: str = typer.Option(None, help="The moment, ISO 8601 (default: now).")) -> None:
+@reminders_app.command("preview", help=h("reminders_preview"))
+def preview(now: str = NOW) -> None:
     """Print who would get what at NOW, without sending or recording anything."""
     settings = _settings()
+    loc = settings.bot_locale
+    moment = parse_now(now, settings)
 
     async def go() -> None:
         engine = make_engine(settings.db_url)
         await upgrade(engine)
-        service = ReminderService(make_sessionmaker(engine), _Printer(), settings.tz, rules_from(settings))
-        planned = await service.due(parse_now(now, settings))
+        sessions = make_sessionmaker(engine)
+        service = ReminderService(sessions, _Printer(), settings.tz, rules_from(settings))
+        planned = await service.due(moment)
+        async with sessions() as session:
+            target = await year_target(session, moment.astimezone(settings.tz).year)
         await engine.dispose()
         if not planned:
-            out.print("No reminder is due at this moment.")
+            key, params = why_nothing_due(moment.astimezone(settings.tz), target.deadline, service.rules)
+            if "holiday" in params:
+                params["holiday"] = t(str(params["holiday"]), loc)
+            out.print(t(key, loc, **params), markup=False)
         for item in planned:
             who = item.recipient
-            out.print(
-                f"[bold]{item.rule} → {who.name} ({who.channel}:{who.external_id}) · {item.occasion}[/bold]"
+            head = t(
+                "cli.reminders.item",
+                loc,
+                rule=item.rule,
+                name=who.name,
+                channel=who.channel,
+                account=who.external_id,
+                occasion=item.occasion,
             )
-            out.print(item.text + "\n")
+            out.print(head, style="bold", markup=False)
+            out.print(item.text + "\n", markup=False)
 
     asyncio.run(go())
 
 
-@reminders_app.command("run")
-def run(now: str = typer.Option(None, help="The moment, ISO 8601 (default: now).")) -> None:
+@reminders_app.command("run", help=h("reminders_run"))
+def run(now: str = NOW) -> None:
     """Send what is due at NOW (what was sent already is skipped)."""
     settings = _settings()
     moment = parse_now(now, settings)
     if not settings.token:
-        out.print("TELEGRAM_BOT_TOKEN is not set: nothing can be sent. Try `reminders preview`.")
-        raise typer.Exit(1)
+        raise fail(t("cli.reminders.no_token", settings.bot_locale))
 
     async def go() -> None:
         from telegram.error import TelegramError
@@ -102,55 +118,54 @@ def run(now: str = typer.Option(None, help="The moment, ISO 8601 (default: now).
                 )
                 report = await service.run_due(moment)
         except TelegramError as exc:
-            out.print(f"Cannot reach the Telegram Bot API ({settings.telegram_api_base_url}): {exc}")
-            raise typer.Exit(1) from None
+            url = settings.telegram_api_base_url
+            raise fail(t("cli.reminders.unreachable", settings.bot_locale, url=url, error=str(exc))) from None
         finally:
             await engine.dispose()
-        out.print(str(report))
+        out.print(t("cli.reminders.sent", settings.bot_locale, **vars(report)), markup=False)
 
     asyncio.run(go())
 
 
-def _share(value: float | None) -> float | None:
-    if value is None:
-        return None
-    share = value / 100 if value > 1 else value
-    if not 0 <= share <= 1:
-        raise typer.BadParameter("a target is a percentage between 0 and 100")
-    return share
-
-
-@deadline_app.command("set")
+@deadline_app.command("set", help=h("deadline_set"))
 def set_deadline(
-    year: int = typer.Option(..., min=2000, max=2100),
-    date_: str = typer.Option(..., "--date", help="YYYY-MM-DD"),
-    township_target: float = typer.Option(None, help="Share of townships completing the filing task, %"),
-    village_target: float = typer.Option(None, help="Village archive establishment rate, %"),
+    year: int = typer.Option(..., "--year", min=2000, max=2100, help=h("deadline_year")),
+    date_: str = typer.Option(..., "--date", help=h("deadline_date")),
+    township_target: str = typer.Option(None, "--township-target", help=h("township_target")),
+    village_target: str = typer.Option(None, "--village-target", help=h("village_target")),
 ) -> None:
     """Set a year's deadline and targets."""
     settings = _settings()
+    loc = settings.bot_locale
     try:
-        deadline = date.fromisoformat(date_)
-    except ValueError:
-        raise typer.BadParameter(f"not a date: {date_!r} (e.g. {year}-12-31)") from None
+        deadline = parse_deadline(date_, year)
+        shares = parse_share(township_target), parse_share(village_target)
+    except BadTarget as exc:
+        raise fail(t(exc.args[0], loc, date=exc.args[1])) from None
 
     async def go() -> None:
         engine = make_engine(settings.db_url)
         await upgrade(engine)
         async with transaction(make_sessionmaker(engine)) as session:
-            row = await set_year_target(
-                session, year, deadline, _share(township_target), _share(village_target)
-            )
-            out.print(
-                f"{row.year}: deadline {row.deadline}, townships {row.township_target:.0%}, "
-                f"villages {row.village_target:.0%}"
-            )
+            row = await set_year_target(session, year, deadline, *shares)
+            out.print(t("deadlines.saved", loc, line=_line(row, loc)), markup=False)
         await engine.dispose()
 
     asyncio.run(go())
 
 
-@deadline_app.command("list")
+def _line(row: YearTarget, loc: str) -> str:
+    return t(
+        "deadlines.line",
+        loc,
+        year=row.year,
+        deadline=row.deadline.isoformat(),
+        township=round(row.township_target * 100),
+        village=round(row.village_target * 100),
+    )
+
+
+@deadline_app.command("list", help=h("deadline_list"))
 def list_deadlines() -> None:
     """Show every configured year."""
     settings = _settings()
@@ -161,11 +176,9 @@ def list_deadlines() -> None:
         async with make_sessionmaker(engine)() as session:
             rows = await year_targets(session)
         await engine.dispose()
-        table = Table("year", "deadline", "townships", "villages")
+        if not rows:
+            out.print(t("cli.deadline.none", settings.bot_locale), markup=False)
         for row in rows:
-            table.add_row(
-                str(row.year), str(row.deadline), f"{row.township_target:.0%}", f"{row.village_target:.0%}"
-            )
-        out.print(table)
+            out.print(_line(row, settings.bot_locale), markup=False)
 
     asyncio.run(go())

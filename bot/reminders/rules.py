@@ -9,12 +9,12 @@ sends it when it comes back within the period."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from bot.reminders.calendar import is_workday, last_workday_until
+from bot.reminders.calendar import holiday_name, is_workday, last_workday_until
 
 Kind = Literal["monthly", "weekly", "daily", "due", "overdue"]
 URGENT_DAYS = 7  # reminders this close to the deadline (and after it) ignore /mute
@@ -65,3 +65,26 @@ def occasion(today: date, year: int, deadline: date, rules: ReminderRules) -> Oc
     if today >= date(year, rules.monthly_from_month, 1):
         return Occasion("monthly", f"monthly-{today.year}-{today.month:02d}", days_left)
     return None
+
+
+def why_nothing_due(now: datetime, deadline: date, rules: ReminderRules) -> tuple[str, dict[str, object]]:
+    """Why no reminder is due at ``now`` (local time): a catalogue key and its values — before
+    the day's send time, not a working day (a weekend, a holiday), or no reminder on this day
+    of the year's run-up; otherwise there was one, and nobody needs it (or it went out)."""
+    today = now.date()
+    send_at = f"{rules.send_hour:02d}:{rules.send_minute:02d}"
+    if (now.hour, now.minute) < (rules.send_hour, rules.send_minute):
+        return "cli.reminders.before_time", {"time": send_at}
+    if not is_workday(today):
+        holiday = holiday_name(today)
+        if holiday:
+            return "cli.reminders.holiday", {"day": today.isoformat(), "holiday": holiday}
+        return "cli.reminders.weekend", {"day": today.isoformat()}
+    if occasion(today, deadline.year, deadline, rules) is None:
+        if (deadline - today).days > rules.weekly_within_days:
+            return "cli.reminders.too_early", {
+                "deadline": deadline.isoformat(),
+                "month": rules.monthly_from_month,
+            }
+        return "cli.reminders.too_late", {"deadline": deadline.isoformat(), "days": rules.overdue_for_days}
+    return "cli.reminders.nobody", {"day": today.isoformat()}
