@@ -130,7 +130,14 @@ async def run_console(
     try:
         person = await choose_person(dialog, as_person, demo=not real)
         who = Who("console", str(person.id), person.name)
-        out.print(t("console.banner", dialog.locale, name=person.name, role=person.role))
+        out.print(
+            t(
+                "console.banner",
+                dialog.locale,
+                name=person.name,
+                role=t(f"people.role.{person.role}", dialog.locale),
+            )
+        )
         if not real:
             out.print(t("console.demo_db", dialog.locale, path=str(settings.data_dir / DEMO_FILE)))
         buttons = await turn(Input("command", command="start"))
