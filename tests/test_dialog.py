@@ -240,7 +240,7 @@ async def test_cancel_keeps_the_draft_and_resume_continues(world: dict[str, Any]
     # A new dialog object over the same database: as after a restart.
     c2 = Chat(make_dialog(world["sessions"], world["data_dir"]), c.who)
     await start(world, c2)
-    assert "继续上次的检查" in c2.text and "已答 3/" in c2.text
+    assert "继续上次的检查" in c2.text and "已答 3 题" in c2.text
     assert await current_key(world) == "room_standard"
 
 
@@ -256,7 +256,7 @@ async def test_inspect_offers_the_unfinished_inspection_first(world: dict[str, A
     assert c.labels()[0] == f"▶ 继续：太平乡 {year} 年度"  # one tap back, before the township list
     assert "城关镇" in c.labels()  # nothing started there: not offered to continue
     await c.press("▶ 继续")
-    assert "继续上次的检查" in c.text and "已答 2/" in c.text
+    assert "继续上次的检查" in c.text and "已答 2 题，最多还有" in c.text
     assert await current_key(world) == where
     # Someone else's unfinished inspection is neither offered nor opened by a forged button.
     other = chat(world, "200")

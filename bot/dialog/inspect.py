@@ -189,7 +189,9 @@ async def _open(turn: Turn, township_id: int, year: int) -> list[Reply]:
         return [Reply(turn.t("inspect.confirm_reopen", township=township.name, year=year), buttons)]
     shown = render.expected_questions(cur.checklist, cur.values)
     done = sum(1 for q in shown if q.key in cur.answers)
-    note = turn.t("inspect.resumed", township=township.name, year=year, done=done, total=len(shown))
+    # The header counts the place among all questions (a number that never shrinks); here, what
+    # is left at most, as answers may hide more of it but never add to it.
+    note = turn.t("inspect.resumed", township=township.name, year=year, done=done, left=len(shown) - done)
     if inspection.status == InspectionStatus.returned and inspection.return_comment:
         note += "\n" + turn.t("inspect.return_comment", comment=inspection.return_comment)
     return await _next(turn, cur, prefix=note)
