@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "text": one line a record; "json": one JSON object a line (for a log collector).
+    log_format: Literal["text", "json"] = "text"
+    # /healthz and /metrics (bot/health.py): where they are served; port 0 turns them off.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=0, ge=0, le=65535)
     # The supervision report (/report, `archive-bot report`): who issues it and to whom it goes.
     report_issuer: str = Field(default="市委督查室", min_length=1, max_length=100)
     report_addressee: str = Field(default="市委办公室、市人民政府办公室", min_length=1, max_length=200)
@@ -67,6 +72,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Table, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -280,6 +280,9 @@ class ReminderLog(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, max_length=500)
+    # The run that holds the claim (PostgreSQL): the key of the advisory lock it holds while it
+    # lives, so that the next leader finishes a dead run's claims at once (storage/advisory.py).
+    claimed_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 def table(model: type[SQLModel]) -> Table:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot import metrics
 from bot.background import start_background
 from bot.dialog import Reply, Who
 from bot.dialog.core import Dialog
@@ -169,11 +170,18 @@ class WeComChannel:
                 with suppress(Exception):
                     await self.sender.deliver(user, [Reply(t("general.error", self.dialog.locale))])
             finally:
+                seconds = time.perf_counter() - started
+                metrics.handled(CHANNEL, seconds)
                 updates_log.info(
                     "update %s from wecom:%s handled in %.1f ms",
                     message.update_id,
                     user,
-                    (time.perf_counter() - started) * 1000,
+                    seconds * 1000,
+                    extra={
+                        "update_id": message.update_id,
+                        "channel": CHANNEL,
+                        "ms": round(seconds * 1000, 1),
+                    },
                 )
 
     async def _process(self, message: Message) -> None:
@@ -226,7 +234,13 @@ def _b64(value: str) -> str:
 
 
 async def serve(
-    settings: Settings, dialog: Dialog, outbox: Outbox | None = None, stop: asyncio.Event | None = None
+    settings: Settings,
+    dialog: Dialog,
+    outbox: Outbox | None = None,
+    stop: asyncio.Event | None = None,
+    *,
+    owner: int | None = None,
+    close_dialog: bool = True,
 ) -> None:
     """WeCom alone: the callback server and the background jobs, until SIGINT/SIGTERM (or ``stop``)."""
     stop = stop or asyncio.Event()
@@ -236,13 +250,14 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
     channel = WeComChannel.from_settings(settings, dialog, outbox)
     await channel.start(settings.wecom_callback_host, settings.wecom_callback_port)
-    scheduler = start_background(settings, dialog, channel.outbox)
+    scheduler = start_background(settings, dialog, channel.outbox, owner)
     try:
         await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
         await channel.stop()
-        await dialog.close()
+        if close_dialog:
+            await dialog.close()
 
 
 def run_wecom(settings: Settings, dialog: Dialog, outbox: Outbox | None = None) -> None:
