@@ -24,6 +24,7 @@ from bot.health import HealthServer
 from bot.leader import Leadership
 from bot.logs import setup_logging
 from bot.outbox import Outbox
+from bot.polling import ConfirmingPoller
 from bot.update_processor import PerUserUpdateProcessor
 from storage.db import is_sqlite, make_engine, make_sessionmaker, ping
 
@@ -188,11 +189,12 @@ async def _run_channels(settings: Settings, dialog: Dialog, stop: asyncio.Event,
                 secret_token=secret,
                 allowed_updates=Update.ALL_TYPES,
             )
-        else:
-            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         await app.start()
         try:
-            await stop.wait()
+            if settings.webhook_url:
+                await stop.wait()
+            else:
+                await ConfirmingPoller(app).run(stop)
         finally:
             if app.updater.running:
                 await app.updater.stop()
