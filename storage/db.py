@@ -153,7 +153,7 @@ async def transaction(sessions: SessionMaker) -> AsyncIterator[AsyncSession]:
 async def ping(sessions: SessionMaker) -> None:
     """Raises unless the database answers (for /healthz)."""
     async with sessions() as session:
-        await session.execute(text("SELECT 1"))
+        await (await session.connection()).execute(text("SELECT 1"))
 
 
 def safe_url(url: str) -> str:

@@ -235,9 +235,7 @@ async def test_standby_takes_over_when_the_leader_is_killed(pg_url: str, tmp_pat
             b.proc.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(b.proc.wait(), 20) == 0
             assert api.stats.poll_overlaps == 0  # never two processes polling at once
-            print(
-                f"takeover {takeover:.2f} s; answers {len(given)}; reminders cut at {cut}, {unsent} claimed unsent"
-            )
+            print(f"takeover {takeover:.2f} s; answers {len(given)}; cut at {cut}, {unsent} claimed unsent")
 
         stored = await stored_answers(sessions, world["taiping"], _year())
         assert len(given) >= 3

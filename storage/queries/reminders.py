@@ -21,7 +21,7 @@ Claim = Literal["new", "resume", "done"]
 async def owner_alive(session: AsyncSession, owner: int) -> bool:
     """Whether the run that wrote ``owner`` into a claim still lives: its advisory lock is held
     (PostgreSQL; see storage/advisory.py)."""
-    held = await session.execute(
+    held = await (await session.connection()).execute(
         text(
             "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
             " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
