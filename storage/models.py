@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Table, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -253,6 +253,17 @@ class ProcessedUpdate(SQLModel, table=True):
     channel: str = Field(max_length=16, primary_key=True)
     update_id: str = Field(max_length=64, primary_key=True)
     processed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class InboxMessage(SQLModel, table=True):
+    """A callback stored before it is acknowledged (WeCom does not send an acknowledged one
+    again), processed from here: one left unprocessed by a crash is processed at the next start."""
+
+    channel: str = Field(max_length=16, primary_key=True)
+    update_id: str = Field(max_length=64, primary_key=True)
+    body: str = Field(sa_type=Text)  # the decrypted message, as received
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
 
 
 class YearTarget(SQLModel, table=True):

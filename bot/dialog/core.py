@@ -29,6 +29,7 @@ from bot.ordering import KeyedLocks
 from storage.db import SessionMaker, transaction
 from storage.models import Person
 from storage.queries.dialog_state import save_state
+from storage.queries.inbox import prune_inbox
 from storage.queries.people import channel_people, set_blocked, unblock
 from storage.queries.turns import turn_start
 from storage.queries.updates import claim_update, prune_updates
@@ -176,7 +177,8 @@ class Dialog:
         """Forget delivered update ids older than any redelivery (Telegram keeps updates 24 h)."""
         async with transaction(self.sessions) as session:
             gone = await prune_updates(session, utcnow() - timedelta(days=keep_days))
-        log.info("pruned %d processed update ids", gone)
+            kept = await prune_inbox(session, utcnow() - timedelta(days=keep_days))
+        log.info("pruned %d processed update ids, %d processed inbox messages", gone, kept)
 
     async def mark_blocked(self, channel: str, external_id: str) -> None:
         """The channel reports the person blocked the bot: stop sending until they write again."""
