@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # bot learns it from Telegram, the command line needs it set.
     telegram_bot_username: str | None = Field(default=None, pattern=r"^@?[A-Za-z][A-Za-z0-9_]{3,31}$")
     data_dir: Path = DEFAULT_DATA_DIR
+    # Photo answers' pictures: in the database unless this names a directory (shared storage
+    # that every bot process mounts at this path); larger pictures are refused with a message.
+    photo_dir: Path | None = None
+    photo_max_mb: float = Field(default=10, gt=0, le=20)
     database_url: str = ""
     bot_timezone: str = "Asia/Shanghai"
     bot_locale: Literal["zh-CN", "en"] = "zh-CN"
@@ -71,6 +75,11 @@ class Settings(BaseSettings):
     @field_validator("telegram_bot_username", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("photo_dir", mode="before")
+    @classmethod
+    def _blank_dir(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_format", mode="before")
@@ -173,6 +182,10 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'archive-bot.sqlite3'}"
+
+    @property
+    def photo_max_bytes(self) -> int:
+        return int(self.photo_max_mb * 2**20)
 
     @property
     def tz(self) -> ZoneInfo:

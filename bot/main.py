@@ -16,6 +16,7 @@ from bot import metrics
 from bot.background import start_background
 from bot.config import Settings
 from bot.dialog.core import Dialog
+from bot.dialog.photos import PhotoStore
 from bot.handlers import register
 from bot.handlers.flood import FloodLimiter
 from bot.handlers.menus import publish_menus
@@ -39,6 +40,7 @@ def make_dialog(settings: Settings) -> Dialog:
         tz=settings.tz,
         locale=settings.bot_locale,
         bot_username=(settings.telegram_bot_username or "").lstrip("@") or None,
+        photos=PhotoStore(settings.photo_dir, settings.photo_max_bytes),
     )
 
 

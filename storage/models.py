@@ -7,7 +7,18 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -253,6 +264,22 @@ class ProcessedUpdate(SQLModel, table=True):
     channel: str = Field(max_length=16, primary_key=True)
     update_id: str = Field(max_length=64, primary_key=True)
     processed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class PhotoBlob(SQLModel, table=True):
+    """A photo answer's picture, in the database (the default; PHOTO_DIR names shared storage
+    instead): every process reads it, whichever host received it."""
+
+    __table_args__ = (UniqueConstraint("inspection_id", "unique_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("inspection.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    unique_id: str = Field(max_length=128)  # the channel's id of the file, the same for a resend
+    data: bytes = Field(sa_type=LargeBinary)
+    size: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class InboxMessage(SQLModel, table=True):

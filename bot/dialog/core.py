@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.dialog.photos import PhotoStore
 from bot.dialog.routes import MENUS, ROUTES, Routes
 from bot.dialog.state import State
 from bot.dialog.turn import Checklists, Conflict, Services, Turn, locale_of
@@ -52,6 +53,7 @@ class Dialog:
         checklist: Checklist | None = None,
         bot_username: str | None = None,
         routes: Routes = ROUTES,
+        photos: PhotoStore | None = None,
     ) -> None:
         self.sessions = sessions
         self.services = Services(
@@ -60,6 +62,7 @@ class Dialog:
             checklists=Checklists(checklist),
             locale=normalise_locale(locale),
             bot_username=bot_username,
+            photos=photos or PhotoStore(),
         )
         self.routes = routes
         self.locks = KeyedLocks()  # one person's inputs one after another, many people at once

@@ -1,4 +1,5 @@
-"""service: who holds a reminder's claim; the inbox of callbacks stored before acknowledging
+"""service: who holds a reminder's claim; the inbox of callbacks stored before acknowledging;
+photos in the database
 
 Revision ID: 0007_service
 Revises: 0006_answer_source
@@ -32,9 +33,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("channel", "update_id"),
     )
     op.create_index("ix_inboxmessage_processed_at", "inboxmessage", ["processed_at"])
+    op.create_table(
+        "photoblob",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("inspection_id", sa.Integer(), nullable=False),
+        sa.Column("unique_id", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["inspection_id"], ["inspection.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("inspection_id", "unique_id"),
+    )
+    op.create_index("ix_photoblob_inspection_id", "photoblob", ["inspection_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_photoblob_inspection_id", table_name="photoblob")
+    op.drop_table("photoblob")
     op.drop_index("ix_inboxmessage_processed_at", table_name="inboxmessage")
     op.drop_table("inboxmessage")
     with op.batch_alter_table("reminderlog") as batch:
