@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from urllib.parse import urlparse
 
@@ -27,6 +27,7 @@ from bot.logs import setup_logging
 from bot.outbox import Outbox
 from bot.polling import ConfirmingPoller
 from bot.update_processor import PerUserUpdateProcessor
+from bot.webhook import WebhookServer
 from storage.db import is_sqlite, make_engine, make_sessionmaker, ping
 
 log = logging.getLogger(__name__)
@@ -79,9 +80,10 @@ async def _post_init(app: Application) -> None:
     dialog: Dialog = app.bot_data["dialog"]
     # Each person's menu of their role; a request a person, so in the background.
     app.bot_data["menus"] = asyncio.create_task(publish_menus(app.bot, dialog), name="menus")
-    app.bot_data["scheduler"] = start_background(
-        app.bot_data["settings"], dialog, app.bot_data["outbox"], owner=app.bot_data.get("owner")
-    )
+    if app.bot_data.get("background", True):
+        app.bot_data["scheduler"] = start_background(
+            app.bot_data["settings"], dialog, app.bot_data["outbox"], owner=app.bot_data.get("owner")
+        )
     if dialog.bot_username is None:  # for invitation links made in the chat
         dialog.bot_username = app.bot.username
     log.info("bot @%s ready", app.bot.username)
@@ -105,8 +107,10 @@ def run_bot(settings: Settings) -> int:
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
-    """The service: health and metrics at once; on PostgreSQL, waiting to lead (bot/leader.py);
-    then the channels, the scheduler and the reminders."""
+    """The service: health and metrics at once; on PostgreSQL, waiting to lead (bot/leader.py).
+    Polling (and WeCom alone): the channels start once this process leads. Webhook: every
+    process serves the webhook at once (any may handle any update), and the leader also
+    registers it and runs the scheduler and the reminders."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -121,26 +125,36 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
         )
         await health.start(settings.metrics_host, settings.metrics_port)
     lost = False
-    try:
-        if leadership is not None:
-            if not await _first(leadership.acquire(), stop):
-                return 0
-        else:
+    watcher: asyncio.Task[None] | None = None
+
+    async def lead() -> bool:
+        """Wait until this process leads (False: stopped first); then watch that it still does."""
+        nonlocal watcher
+        if leadership is None:
             metrics.LEADER.set(1)
+            return True
+        if not await _first(leadership.acquire(), stop):
+            return False
 
         async def watch() -> None:
             nonlocal lost
-            if leadership is not None:
-                await leadership.watch()
-                lost = True
-                stop.set()
+            await leadership.watch()
+            lost = True
+            stop.set()
 
         watcher = asyncio.create_task(watch(), name="leader-watch")
-        try:
+        return True
+
+    try:
+        if settings.token and settings.webhook_url:
+            await _run_webhook_worker(
+                settings, dialog, stop, lead, lambda: leadership.owner if leadership else None
+            )
+        elif await lead():
             await _run_channels(settings, dialog, stop, leadership.owner if leadership else None)
-        finally:
-            watcher.cancel()
     finally:
+        if watcher is not None:
+            watcher.cancel()
         if leadership is not None:
             await leadership.close()
         if health is not None:
@@ -159,13 +173,7 @@ async def _first(work: Awaitable[None], stop: asyncio.Event) -> bool:
     return task.done() and not task.cancelled() and task.exception() is None
 
 
-async def _run_channels(settings: Settings, dialog: Dialog, stop: asyncio.Event, owner: int | None) -> None:
-    outbox = Outbox()  # each channel started below adds its sender
-    if not settings.token:  # WeCom alone
-        from bot.wecom.server import serve as serve_wecom
-
-        await serve_wecom(settings, dialog, outbox, stop, owner=owner, close_dialog=False)
-        return
+def _telegram_app(settings: Settings, dialog: Dialog, outbox: Outbox, owner: int | None) -> Application:
     app = build_application(settings, dialog, outbox)
     app.bot_data["owner"] = owner
     if settings.wecom_enabled:  # WeCom beside Telegram, in the same event loop
@@ -173,35 +181,65 @@ async def _run_channels(settings: Settings, dialog: Dialog, stop: asyncio.Event,
 
         attach_to_application(app, settings, dialog, outbox)
     app.bot_data["close_dialog"] = False  # serve() disposes of the engine after the health server
-    # What Application.run_polling/run_webhook do, in this event loop (which also waits to lead).
+    return app
+
+
+async def _run_channels(settings: Settings, dialog: Dialog, stop: asyncio.Event, owner: int | None) -> None:
+    """The leader's channels: Telegram by long polling (with WeCom beside it), or WeCom alone."""
+    outbox = Outbox()  # each channel started below adds its sender
+    if not settings.token:  # WeCom alone
+        from bot.wecom.server import serve as serve_wecom
+
+        await serve_wecom(settings, dialog, outbox, stop, owner=owner, close_dialog=False)
+        return
+    app = _telegram_app(settings, dialog, outbox, owner)
+    # What Application.run_polling does, in this event loop (which also waits to lead).
     await app.initialize()
     try:
         if app.post_init is not None:
             await app.post_init(app)
-        assert app.updater is not None
-        if settings.webhook_url:
-            secret = (
-                settings.webhook_secret_token.get_secret_value() if settings.webhook_secret_token else None
-            )
-            await app.updater.start_webhook(
-                listen=settings.webhook_listen,
-                port=settings.webhook_port,
-                url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-                webhook_url=settings.webhook_url,
-                secret_token=secret,
-                allowed_updates=Update.ALL_TYPES,
-            )
         await app.start()
         try:
-            if settings.webhook_url:
-                await stop.wait()
-            else:
-                await ConfirmingPoller(app).run(stop)
+            await ConfirmingPoller(app).run(stop)
         finally:
-            if app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
+            await app.stop()
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+
+async def _run_webhook_worker(
+    settings: Settings,
+    dialog: Dialog,
+    stop: asyncio.Event,
+    lead: Callable[[], Awaitable[bool]],
+    owner: Callable[[], int | None],
+) -> None:
+    """Serve the webhook now; once leading, register it and run the background jobs."""
+    outbox = Outbox()
+    app = _telegram_app(settings, dialog, outbox, None)
+    app.bot_data["background"] = False  # started below, by the leader only
+    assert settings.webhook_url is not None
+    secret = settings.webhook_secret_token.get_secret_value() if settings.webhook_secret_token else None
+    server = WebhookServer(app, urlparse(settings.webhook_url).path or "/", secret)
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        await server.start(settings.webhook_listen, settings.webhook_port)
+        try:
+            if await lead():
+                await app.bot.set_webhook(
+                    settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+                )
+                app.bot_data["scheduler"] = start_background(settings, dialog, outbox, owner=owner())
+                log.info("webhook %s registered; the background jobs run here", settings.webhook_url)
+            await stop.wait()
+        finally:
+            await server.stop()
+            await app.stop()
     finally:
         await app.shutdown()
         if app.post_shutdown is not None:
