@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from bot import metrics
 from storage.advisory import LEADER, AdvisoryLocks, new_owner_key
+from storage.db import is_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -73,3 +76,21 @@ class Leadership:
         self.leading = False
         metrics.LEADER.set(0)
         await self.locks.dispose()
+
+
+@asynccontextmanager
+async def run_owner(url: str) -> AsyncIterator[int | None]:
+    """An owner key held for a run outside the bot process (``archive-bot reminders run``), so
+    that its claims too are known dead the moment it dies (PostgreSQL; None on SQLite)."""
+    if is_sqlite(url):
+        yield None
+        return
+    locks = AdvisoryLocks(url)
+    await locks.open()
+    try:
+        key = new_owner_key()
+        while not await locks.try_lock(key):
+            key = new_owner_key()
+        yield key
+    finally:
+        await locks.dispose()

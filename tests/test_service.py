@@ -139,3 +139,17 @@ async def test_two_upgrades_at_once_take_turns() -> None:
 @pytest.fixture(autouse=True)
 def _leader_gauge_reset() -> None:
     metrics.LEADER.set(0)
+
+
+async def test_a_command_line_run_holds_its_owner_key_while_it_lives(sessions: SessionMaker) -> None:
+    from bot.leader import run_owner
+    from storage.queries.reminders import owner_alive
+
+    url = PG_URL if sessions.kw["bind"].dialect.name == "postgresql" else "sqlite+aiosqlite:///unused"
+    async with run_owner(url) as owner:
+        if owner is None:  # SQLite: one process, claims go stale by age
+            return
+        async with sessions() as s:
+            assert await owner_alive(s, owner)
+    async with sessions() as s:
+        assert not await owner_alive(s, owner)
