@@ -88,7 +88,7 @@ class Bot:
         )
 
 
-async def start_bot(name: str, api: FakeTelegramAPI, db_url: str, data_dir: Path) -> Bot:
+async def start_bot(name: str, api: FakeTelegramAPI, db_url: str, data_dir: Path, **extra: str) -> Bot:
     port = free_port()
     env = {
         **{
@@ -106,6 +106,7 @@ async def start_bot(name: str, api: FakeTelegramAPI, db_url: str, data_dir: Path
         "REMINDERS_ENABLED": "true",
         "REMINDER_TIME": "00:00",
         "METRICS_PORT": str(port),
+        **extra,
     }
     log = data_dir / f"{name}.log"
     proc = await asyncio.create_subprocess_exec(

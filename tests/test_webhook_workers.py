@@ -140,3 +140,46 @@ async def test_two_workers_keep_one_inspectors_rapid_answers_in_order(pg_url: st
             await runner.cleanup()
         for e in [*engines, engine]:
             await e.dispose()
+
+
+async def test_archive_bot_run_serves_the_webhook(tmp_path: Path) -> None:
+    """The real command in webhook mode (SQLite: it leads at once): it registers the webhook with
+    its secret token, handles what Telegram posts, and stops cleanly on SIGTERM."""
+    import signal
+
+    from tests.test_standby import free_port, start_bot
+
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    engine = make_engine(db_url)
+    await upgrade(engine)
+    await seed(make_sessionmaker(engine), channel="telegram")
+    await engine.dispose()
+    port = free_port()
+    async with FakeTelegramAPI(token=TOKEN) as api:
+        bot = await start_bot(
+            "hook",
+            api,
+            db_url,
+            tmp_path,
+            REMINDERS_ENABLED="false",
+            TELEGRAM_MESSAGES_PER_SECOND="0",
+            WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/webhook",
+            WEBHOOK_SECRET_TOKEN=SECRET,
+            WEBHOOK_LISTEN="127.0.0.1",
+            WEBHOOK_PORT=str(port),
+        )
+        try:
+            await bot.wait_role("leader")
+            for _ in range(100):
+                if api.webhook is not None:
+                    break
+                await asyncio.sleep(0.1)
+            assert api.webhook == {"url": f"http://127.0.0.1:{port}/telegram/webhook", "secret_token": SECRET}
+            await open_inspection(api)  # delivered by POST, answered
+            forged = {
+                "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "x"}
+            }
+            assert await api.deliver_to_webhook(api.webhook["url"], forged, "wrong") == 403
+        finally:
+            bot.proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(bot.proc.wait(), 20) == 0, bot.log.read_text()[-2000:]
