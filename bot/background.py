@@ -13,15 +13,18 @@ from bot.outbox import Outbox
 from bot.reminders.service import ReminderService, rules_from
 
 
-def start_background(settings: Settings, dialog: Dialog, outbox: Outbox) -> AsyncIOScheduler:
-    """Start the jobs (call it in the running event loop); ``shutdown()`` the result to stop."""
+def start_background(
+    settings: Settings, dialog: Dialog, outbox: Outbox, owner: int | None = None
+) -> AsyncIOScheduler:
+    """Start the jobs (call it in the running event loop); ``shutdown()`` the result to stop.
+    ``owner``: the leader's key for its reminder claims (bot/leader.py)."""
     scheduler = AsyncIOScheduler(timezone=settings.tz)
     scheduler.add_job(dialog.prune, CronTrigger(hour=3, minute=17, timezone=settings.tz), id="prune")
     if settings.reminders_enabled:
         # The jobs come from the settings and the database, which stays the source of truth:
         # a restart rebuilds them.
         service = ReminderService(
-            dialog.sessions, outbox, settings.tz, rules_from(settings), channels=outbox.channels
+            dialog.sessions, outbox, settings.tz, rules_from(settings), channels=outbox.channels, owner=owner
         )
         service.schedule(scheduler)
     scheduler.start()

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # bot learns it from Telegram, the command line needs it set.
     telegram_bot_username: str | None = Field(default=None, pattern=r"^@?[A-Za-z][A-Za-z0-9_]{3,31}$")
     data_dir: Path = DEFAULT_DATA_DIR
+    # Photo answers' pictures: in the database unless this names a directory (shared storage
+    # that every bot process mounts at this path); larger pictures are refused with a message.
+    photo_dir: Path | None = None
+    photo_max_mb: float = Field(default=10, gt=0, le=20)
     database_url: str = ""
     bot_timezone: str = "Asia/Shanghai"
     bot_locale: Literal["zh-CN", "en"] = "zh-CN"
@@ -39,6 +43,11 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "text": one line a record; "json": one JSON object a line (for a log collector).
+    log_format: Literal["text", "json"] = "text"
+    # /healthz and /metrics (bot/health.py): where they are served; port 0 turns them off.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=0, ge=0, le=65535)
     # The supervision report (/report, `archive-bot report`): who issues it and to whom it goes.
     report_issuer: str = Field(default="市委督查室", min_length=1, max_length=100)
     report_addressee: str = Field(default="市委办公室、市人民政府办公室", min_length=1, max_length=200)
@@ -67,6 +76,16 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("photo_dir", mode="before")
+    @classmethod
+    def _blank_dir(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -163,6 +182,10 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'archive-bot.sqlite3'}"
+
+    @property
+    def photo_max_bytes(self) -> int:
+        return int(self.photo_max_mb * 2**20)
 
     @property
     def tz(self) -> ZoneInfo:

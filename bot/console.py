@@ -11,6 +11,7 @@ from rich.console import Console
 from bot.config import Settings
 from bot.dialog import Input, Reply, Who
 from bot.dialog.core import Dialog
+from bot.dialog.photos import PhotoStore
 from bot.i18n import t
 from bot.outbox import Outbox, Outcome
 from storage.db import make_engine, make_sessionmaker, transaction, upgrade
@@ -117,7 +118,11 @@ async def run_console(
     engine = make_engine(url)
     await upgrade(engine)
     dialog = Dialog(
-        make_sessionmaker(engine), data_dir=settings.data_dir, tz=settings.tz, locale=settings.bot_locale
+        make_sessionmaker(engine),
+        data_dir=settings.data_dir,
+        tz=settings.tz,
+        locale=settings.bot_locale,
+        photos=PhotoStore(settings.photo_dir, settings.photo_max_bytes),
     )
     outbox = Outbox(others=Shown())
 

@@ -1,9 +1,13 @@
-"""Logging set-up: one line per record, no secrets (tokens are masked wherever they appear)."""
+"""Logging set-up: one line per record, no secrets (tokens are masked wherever they appear);
+as text, or as JSON lines (LOG_FORMAT=json) with the fields a record carries (an update's id,
+channel and milliseconds)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from datetime import UTC, datetime
 
 _TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 
@@ -19,9 +23,30 @@ class _MaskTokens(logging.Filter):
         return True
 
 
-def setup_logging(level: str = "INFO") -> None:
+# The fields a log call may add with ``extra=`` that JSON lines carry.
+EXTRA_FIELDS = ("update_id", "channel", "ms")
+
+
+class JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line.update({k: getattr(record, k) for k in EXTRA_FIELDS if hasattr(record, k)})
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if fmt == "json":
+        handler.setFormatter(JsonLines())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_MaskTokens())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -27,10 +27,12 @@ def run() -> None:
     from bot.main import run_bot
 
     try:
-        run_bot(settings)
+        code = run_bot(settings)
     finally:
         if held is not None:
             held.close()
+    if code:
+        raise typer.Exit(code)
 
 
 def _schema_ready(url: str, locale: str) -> IO[bytes] | None:

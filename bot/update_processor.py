@@ -11,6 +11,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot import metrics
 from bot.ordering import KeyedLocks
 
 log = logging.getLogger("bot.updates")
@@ -38,12 +39,15 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 await coroutine
             finally:
                 update_id = update.update_id if isinstance(update, Update) else "-"
+                seconds = time.perf_counter() - started
+                metrics.handled("telegram", seconds)
                 log.info(
                     "update %s from %s:%s handled in %.1f ms",
                     update_id,
                     key[0],
                     key[1],
-                    (time.perf_counter() - started) * 1000,
+                    seconds * 1000,
+                    extra={"update_id": update_id, "channel": "telegram", "ms": round(seconds * 1000, 1)},
                 )
 
     async def initialize(self) -> None:

@@ -150,6 +150,12 @@ async def transaction(sessions: SessionMaker) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def ping(sessions: SessionMaker) -> None:
+    """Raises unless the database answers (for /healthz)."""
+    async with sessions() as session:
+        await (await session.connection()).execute(text("SELECT 1"))
+
+
 def safe_url(url: str) -> str:
     """The URL with its password hidden, for messages."""
     return make_url(url).render_as_string(hide_password=True)

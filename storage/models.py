@@ -7,7 +7,18 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -255,6 +266,33 @@ class ProcessedUpdate(SQLModel, table=True):
     processed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
+class PhotoBlob(SQLModel, table=True):
+    """A photo answer's picture, in the database (the default; PHOTO_DIR names shared storage
+    instead): every process reads it, whichever host received it."""
+
+    __table_args__ = (UniqueConstraint("inspection_id", "unique_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("inspection.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    unique_id: str = Field(max_length=128)  # the channel's id of the file, the same for a resend
+    data: bytes = Field(sa_type=LargeBinary)
+    size: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class InboxMessage(SQLModel, table=True):
+    """A callback stored before it is acknowledged (WeCom does not send an acknowledged one
+    again), processed from here: one left unprocessed by a crash is processed at the next start."""
+
+    channel: str = Field(max_length=16, primary_key=True)
+    update_id: str = Field(max_length=64, primary_key=True)
+    body: str = Field(sa_type=Text)  # the decrypted message, as received
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+
 class YearTarget(SQLModel, table=True):
     """A year's deadline and targets (shares 0-1)."""
 
@@ -280,6 +318,9 @@ class ReminderLog(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, max_length=500)
+    # The run that holds the claim (PostgreSQL): the key of the advisory lock it holds while it
+    # lives, so that the next leader finishes a dead run's claims at once (storage/advisory.py).
+    claimed_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 def table(model: type[SQLModel]) -> Table:

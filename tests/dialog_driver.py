@@ -121,3 +121,11 @@ async def stored_answers(sessions: SessionMaker, township_id: int, year: int) ->
             return {}
         rows = (await s.exec(select(Answer).where(Answer.inspection_id == insp.id))).all()
         return {a.question_key: ("<skipped>" if a.skipped else a.value) for a in rows}
+
+
+async def photo_bytes(sessions: SessionMaker, photo: dict[str, Any]) -> bytes | None:
+    """The picture of a stored photo answer (kept in the database by default)."""
+    from bot.dialog.photos import PhotoStore
+
+    async with sessions() as s:
+        return await PhotoStore().read(s, photo)

@@ -16,7 +16,9 @@ from sqlmodel import SQLModel
 from bot.dialog import Who
 from storage.backup import BackupError, backup, restore
 from storage.db import SessionMaker, transaction
-from storage.models import Area
+from storage.models import Area, Inspection
+from storage.queries.inbox import store_message
+from storage.queries.photos import put_photo
 from storage.queries.registry import get_or_create_area
 from tests.dialog_driver import Chat, make_dialog, seed
 
@@ -39,6 +41,10 @@ async def lived_in(sessions: SessionMaker, tmp_path: Path) -> None:
     await chat.press("本年度")
     for answer in ("是", "否", "有", "是", "否"):
         await chat.say(answer)
+    async with transaction(sessions) as s:  # a picture kept in the database, a callback in the inbox
+        inspection = (await s.exec(select(Inspection))).first()  # type: ignore[call-overload]
+        await put_photo(s, inspection[0].id, "ph1", bytes(range(256)))
+        await store_message(s, "wecom", "m1", "<xml><Content>档案</Content></xml>")
 
 
 async def test_backup_wipe_restore_gives_the_same_rows(
@@ -47,6 +53,7 @@ async def test_backup_wipe_restore_gives_the_same_rows(
     await lived_in(sessions, tmp_path)
     before = await every_row(engine)
     assert before["answer"] and before["answerchange"] and before["dialogstate"]
+    assert before["photoblob"] and before["inboxmessage"]
     file = tmp_path / "backup.gz"
     seen: list[int] = []
     counts = await backup(engine, file, seen.append)

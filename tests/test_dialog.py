@@ -13,7 +13,7 @@ from bot.dialog import Input, Who
 from storage.db import SessionMaker, transaction
 from storage.models import AnswerChange, Inspection, InspectionStatus
 from storage.queries import inspections as q_insp
-from tests.dialog_driver import Chat, make_dialog, seed, state_of, stored_answers
+from tests.dialog_driver import Chat, make_dialog, photo_bytes, seed, state_of, stored_answers
 
 YEAR_BUTTON = "本年度"
 
@@ -99,7 +99,7 @@ async def test_whole_checklist_is_stored_reviewed_and_submitted(world: dict[str,
     for key, (_typed, value) in TYPED.items():
         assert stored[key] == value, key
     assert stored["photos"][0]["unique_id"] == "ph1"
-    assert Path(stored["photos"][0]["path"]).read_bytes() == b"\xff\xd8jpeg-bytes"  # noqa: ASYNC240
+    assert await photo_bytes(world["sessions"], stored["photos"][0]) == b"\xff\xd8jpeg-bytes"
     # The review card: every section, the flags, the score, and three buttons.
     assert "请核对" in c.text and "【村(社区)】" in c.text and "得分" in c.text
     assert {"✔ 提交", "✎ 修改", "稍后继续"} <= set(c.labels())

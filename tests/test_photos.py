@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.dialog import Input, Who
+from bot.dialog.photos import PhotoStore
 from storage.db import SessionMaker
 from tests.dialog_driver import Chat, make_dialog, seed, stored_answers
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -77,4 +78,5 @@ async def test_a_picture_sent_as_a_file_is_a_photo_and_a_pdf_is_not(
         assert "已收到第 1 张照片" in (api.last_message(INSPECTOR).body or "")  # type: ignore[union-attr]
         assert call is not None
     photos = (await stored_answers(sessions, ids["taiping"], _year()))["photos"]
-    assert len(photos) == 1 and Path(photos[0]["path"]).read_bytes() == b"\xff\xd8file"  # noqa: ASYNC240
+    async with sessions() as s:
+        assert len(photos) == 1 and await PhotoStore().read(s, photos[0]) == b"\xff\xd8file"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from storage.db import SessionMaker
-from tests.dialog_driver import seed, state_of, stored_answers
+from tests.dialog_driver import photo_bytes, seed, state_of, stored_answers
 from tests.fakes.telegram_api import FakeTelegramAPI, FaultPlan
 from tests.telegram_harness import INSPECTOR, TOKEN, act, running_bot
 from tests.test_dialog import TYPED
@@ -72,7 +72,7 @@ async def test_inspector_completes_a_checklist(
     assert stored["filed_up_to"] == 2006 and stored["villages_established"] == 10
     assert stored["leader_named"] is True and stored["protections"] == ["fire", "theft"]
     photo = stored["photos"][0]
-    assert Path(photo["path"]).read_bytes() == b"\xff\xd8photo"  # noqa: ASYNC240
+    assert await photo_bytes(sessions, photo) == b"\xff\xd8photo"
 
 
 def _year() -> int:

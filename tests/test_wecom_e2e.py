@@ -19,7 +19,7 @@ from bot.wecom import Pacer, WeComChannel
 from storage.db import SessionMaker, transaction
 from storage.models import Identity, Person, ProcessedUpdate
 from storage.queries.registry import ensure_identity
-from tests.dialog_driver import make_dialog, seed, state_of, stored_answers
+from tests.dialog_driver import make_dialog, photo_bytes, seed, state_of, stored_answers
 from tests.fakes.wecom_api import AES_KEY, AGENT_ID, CORP_ID, SECRET, Delivery, FakeWeCom, Sent
 from tests.fakes.wecom_api import TOKEN as TOKEN_WECOM
 from tests.test_dialog import TYPED
@@ -185,7 +185,7 @@ async def test_inspector_completes_a_checklist(
     assert stored["leader_named"] is True and stored["target_management"] is False
     assert stored["has_room"] is True and stored["equipment_state"] == "good"
     assert stored["protections"] == ["fire", "theft"] and stored["filed_up_to"] == 2006
-    assert Path(stored["photos"][0]["path"]).read_bytes() == b"\xff\xd8wecom-photo"  # noqa: ASYNC240
+    assert await photo_bytes(sessions, stored["photos"][0]) == b"\xff\xd8wecom-photo"
     # Every question was shown in order, none twice despite the retries and the faults (the
     # multiple choice is shown again, on two cards, after each toggle).
     numbers = [int(n) for text in api.texts(INSPECTOR) for n in re.findall(r"【[^】]+】(\d+)/\d+", text)]

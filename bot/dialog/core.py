@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.dialog.photos import PhotoStore
 from bot.dialog.routes import MENUS, ROUTES, Routes
 from bot.dialog.state import State
 from bot.dialog.turn import Checklists, Conflict, Services, Turn, locale_of
@@ -29,6 +30,7 @@ from bot.ordering import KeyedLocks
 from storage.db import SessionMaker, transaction
 from storage.models import Person
 from storage.queries.dialog_state import save_state
+from storage.queries.inbox import prune_inbox
 from storage.queries.people import channel_people, set_blocked, unblock
 from storage.queries.turns import turn_start
 from storage.queries.updates import claim_update, prune_updates
@@ -51,6 +53,7 @@ class Dialog:
         checklist: Checklist | None = None,
         bot_username: str | None = None,
         routes: Routes = ROUTES,
+        photos: PhotoStore | None = None,
     ) -> None:
         self.sessions = sessions
         self.services = Services(
@@ -59,6 +62,7 @@ class Dialog:
             checklists=Checklists(checklist),
             locale=normalise_locale(locale),
             bot_username=bot_username,
+            photos=photos or PhotoStore(),
         )
         self.routes = routes
         self.locks = KeyedLocks()  # one person's inputs one after another, many people at once
@@ -176,7 +180,8 @@ class Dialog:
         """Forget delivered update ids older than any redelivery (Telegram keeps updates 24 h)."""
         async with transaction(self.sessions) as session:
             gone = await prune_updates(session, utcnow() - timedelta(days=keep_days))
-        log.info("pruned %d processed update ids", gone)
+            kept = await prune_inbox(session, utcnow() - timedelta(days=keep_days))
+        log.info("pruned %d processed update ids, %d processed inbox messages", gone, kept)
 
     async def mark_blocked(self, channel: str, external_id: str) -> None:
         """The channel reports the person blocked the bot: stop sending until they write again."""

@@ -5,8 +5,6 @@ dialog state, so a restart resumes exactly at the next unanswered question."""
 
 from __future__ import annotations
 
-import asyncio
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -425,18 +423,16 @@ async def _add_photo(turn: Turn, cur: Current, question: Question, inp: Input) -
     answer = cur.answers.get(question.key)
     photos = list(answer.value) if answer is not None and not answer.skipped and answer.value else []
     if all(p.get("unique_id") != inp.photo.unique_id for p in photos):
-        folder = turn.services.data_dir / "photos" / str(cur.inspection.id)
-        path = folder / f"{re.sub(r'[^A-Za-z0-9_-]', '_', inp.photo.unique_id)}.jpg"
         data = await inp.photo.fetch()  # only now: the person may answer, and this question wants it
-        await asyncio.to_thread(_write, path, data)
-        photos.append({"file_id": inp.photo.file_id, "unique_id": inp.photo.unique_id, "path": str(path)})
+        store = turn.services.photos
+        if store.too_big(data):
+            size, limit = len(data) / 2**20, store.max_bytes / 2**20
+            refusal = turn.t("service.photo_too_big", size=f"{size:.1f}", limit=f"{limit:g}")
+            return await _ask(turn, cur, question, prefix=refusal)
+        where = await store.put(turn.session, cur.inspection.id, inp.photo.unique_id, data)
+        photos.append({"file_id": inp.photo.file_id, "unique_id": inp.photo.unique_id, **where})
         await _save(turn, cur, question, photos)
     return await _ask(turn, cur, question, prefix=turn.t("inspect.photo_received", n=len(photos)))
-
-
-def _write(path: Any, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
 
 
 # Buttons on a question --------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.dialog import render
+from bot.dialog.photos import outgoing
 from bot.dialog.state import IDLE
 from bot.dialog.turn import Turn, argument
 from bot.dialog.types import Button, Input, Reply
@@ -199,11 +200,12 @@ async def act_photos(turn: Turn, inp: Input) -> list[Reply]:
     photos = render.photos_of(checklist, values)
     replies = []
     for n, photo in enumerate(photos[:MAX_PHOTOS], 1):
-        path = Path(str(photo.get("path", "")))
         caption = turn.t(
             "status.photo_caption", township=township.name, year=inspection.year, n=n, total=len(photos)
         )
-        if await asyncio.to_thread(path.is_file):
+        data = await turn.services.photos.read(turn.session, photo)
+        if data is not None:
+            path = await asyncio.to_thread(outgoing, turn.services.data_dir, data)
             replies.append(Reply(caption, file=path, photo=True))
         else:
             replies.append(Reply(turn.t("status.photo_missing", caption=caption)))

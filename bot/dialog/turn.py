@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.dialog.photos import PhotoStore
 from bot.dialog.state import State
 from bot.dialog.types import Button, Input, Reply, Who
 from bot.engine import Checklist, builtin_checklist, parse_checklist
@@ -63,6 +64,7 @@ class Services:
     locale: str = DEFAULT_LOCALE  # for people who have not chosen one
     # The channel's public name, for invitation links (Telegram: t.me/<name>?start=<code>).
     bot_username: str | None = None
+    photos: PhotoStore = field(default_factory=PhotoStore)  # where photo answers' pictures go
 
     def now_year(self) -> int:
         return utcnow().astimezone(self.tz).year

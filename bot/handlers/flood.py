@@ -29,6 +29,8 @@ import httpx
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import BaseRateLimiter
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 
 BURST = 3  # requests that may go at once, overall and to one chat, before the spacing applies
@@ -121,24 +123,39 @@ class FloodLimiter(BaseRateLimiter[int]):
             while (held := self._hold - self.clock()) > 0:  # a 429's wait, for every request
                 await self.sleep(held)
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
             except RetryAfter as exc:
+                metrics.RATE_LIMITED.labels("telegram").inc()
                 floods += 1
                 if floods > FLOOD_WAITS:
+                    _count(endpoint, "failed")
                     raise
                 delay = _seconds(exc.retry_after)
                 log.warning("%s: flood control, waiting %.1f s", endpoint, delay)
                 self.hold(delay)
             except BadRequest:  # a NetworkError in python-telegram-bot, but the request's own fault
+                _count(endpoint, "failed")
                 raise
             except NetworkError as exc:
                 faults += 1
                 repeatable = endpoint.startswith("get") or surely_not_sent(exc)
                 if not repeatable or faults > SERVER_RETRIES:
+                    _count(endpoint, "failed")
                     raise
                 delay = min(self.backoff * 2 ** (faults - 1), MAX_BACKOFF)
                 log.warning("%s: %s; retry %d in %.2f s", endpoint, exc, faults, delay)
                 await self.sleep(delay)
+            except TelegramError:  # blocked, and the like
+                _count(endpoint, "failed")
+                raise
+            else:
+                _count(endpoint, "sent")
+                return result
+
+
+def _count(endpoint: str, outcome: str) -> None:
+    if endpoint.startswith(("send", "edit")) and endpoint != "sendChatAction":
+        metrics.REPLIES.labels("telegram", outcome).inc()
 
 
 def _seconds(value: int | float | timedelta) -> float:

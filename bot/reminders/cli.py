@@ -11,6 +11,7 @@ from bot.cli_support import fail, h, out, settings_or_exit
 from bot.config import Settings
 from bot.dialog.types import Reply
 from bot.i18n import t
+from bot.leader import run_owner
 from bot.outbox import Outbox, Outcome
 from bot.reminders.rules import why_nothing_due
 from bot.reminders.service import ReminderService, rules_from
@@ -108,13 +109,14 @@ def run(now: str = NOW) -> None:
             rate_limiter=FloodLimiter(settings.telegram_messages_per_second),
         )
         try:
-            async with bot:
+            async with bot, run_owner(settings.db_url) as owner:
                 service = ReminderService(
                     make_sessionmaker(engine),
                     Outbox({"telegram": TelegramSender(bot)}),
                     settings.tz,
                     rules_from(settings),
                     channels=("telegram",),
+                    owner=owner,
                 )
                 report = await service.run_due(moment)
         except TelegramError as exc:

@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot import metrics
 from bot.dialog.types import Reply
 from bot.outbox import Outcome, Sender
 from bot.reminders.plan import Planned
@@ -41,7 +42,9 @@ async def fan_out(
     *,
     stale_after: timedelta = STALE_CLAIM,
     workers: int = 8,
+    owner: int | None = None,
 ) -> FanOutReport:
+    """Send ``planned``; ``owner``: this run's key in its claims (see claim_reminder)."""
     report = FanOutReport()
     queue: asyncio.Queue[Planned] = asyncio.Queue()
     for item in planned:
@@ -49,7 +52,7 @@ async def fan_out(
 
     async def worker() -> None:
         while not queue.empty():
-            await _one(sessions, queue.get_nowait(), sender, stale_after, report)
+            await _one(sessions, queue.get_nowait(), sender, stale_after, report, owner)
 
     async with asyncio.TaskGroup() as group:  # one failing worker stops the others, as a crash would
         for _ in range(max(1, min(workers, len(planned)))):
@@ -65,11 +68,12 @@ async def _one(
     sender: Sender,
     stale_after: timedelta,
     report: FanOutReport,
+    owner: int | None,
 ) -> None:
     who = item.recipient
     async with transaction(sessions) as session:
         claim = await claim_reminder(
-            session, item.rule, who.person_id, item.occasion, stale_after=stale_after
+            session, item.rule, who.person_id, item.occasion, stale_after=stale_after, owner=owner
         )
     if claim == "done":
         report.skipped += 1
@@ -77,6 +81,7 @@ async def _one(
     # Once sending starts it is finished and recorded even if this run is being cancelled:
     # only a hard kill between the send and the record can leave a claim to be resent.
     outcome = await asyncio.shield(_send_and_record(sessions, item, sender))
+    metrics.REMINDERS.labels(outcome).inc()
     setattr(report, outcome, getattr(report, outcome) + 1)
 
 

@@ -50,8 +50,11 @@ class ReminderService:
         clock: Callable[[], datetime] = utcnow,
         workers: int = 8,
         channels: Sequence[str] = CHANNEL_PREFERENCE,
+        owner: int | None = None,
     ) -> None:
-        self.workers, self.channels = workers, tuple(channels)
+        """``owner``: the key of the advisory lock this process holds while it lives (bot.leader),
+        written into its claims, so that a run that died is known dead at once."""
+        self.workers, self.channels, self.owner = workers, tuple(channels), owner
         self.sessions, self.sender, self.tz, self.rules, self.clock = sessions, sender, tz, rules, clock
         self._running = asyncio.Lock()
 
@@ -74,7 +77,12 @@ class ReminderService:
         async with self._running:  # one fan-out at a time in this process
             planned = await self.due(now)
             return await fan_out(
-                self.sessions, planned, self.sender, stale_after=stale_after, workers=self.workers
+                self.sessions,
+                planned,
+                self.sender,
+                stale_after=stale_after,
+                workers=self.workers,
+                owner=self.owner,
             )
 
     def schedule(self, scheduler: AsyncIOScheduler, start_in: float = 5.0) -> None:

@@ -19,11 +19,14 @@ from typing import Any
 
 import aiohttp
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin"
 TOKEN_EXPIRED = frozenset({40014, 42001})  # invalid access_token, access_token expired
-BUSY = frozenset({-1, 45009})  # system busy, frequency limit
+FREQUENCY_LIMIT = 45009
+BUSY = frozenset({-1, FREQUENCY_LIMIT})  # system busy, frequency limit
 WRONG_SECRET, UNTRUSTED_IP, UNREACHABLE = 40001, 60020, 81013
 TRIES = 3
 TOKEN_MARGIN = 300.0  # refresh this many seconds before WeCom says the token expires
@@ -153,6 +156,8 @@ class WeComClient:
                 code, message = int(result.get("errcode", 0) or 0), str(result.get("errmsg", ""))
                 if code == 0:
                     return result
+            if code == FREQUENCY_LIMIT:
+                metrics.RATE_LIMITED.labels("wecom").inc()
             if code not in BUSY or n == TRIES:
                 _log_refusal(api, code, message)
                 raise WeComError(code, message, api)

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot import metrics
 from bot.dialog.types import Button, Reply
 from bot.i18n import t
 from bot.outbox import Outcome
@@ -156,6 +157,7 @@ class WeComSender:
         try:
             await self._deliver(user, replies, pressed)
         except WeComError as exc:
+            metrics.REPLIES.labels(CHANNEL, "failed").inc()
             if exc.unreachable:
                 log.info("WeCom member %s is unreachable; marking them blocked", user)
                 if self.on_unreachable is not None:
@@ -163,6 +165,7 @@ class WeComSender:
                 return "blocked"
             log.warning("sending to WeCom member %s failed: %s", user, exc)
             return "failed"
+        metrics.REPLIES.labels(CHANNEL, "sent").inc()
         return "sent"
 
     async def _deliver(self, user: str, replies: list[Reply], pressed: Pressed | None) -> None:

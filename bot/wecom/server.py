@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot import metrics
 from bot.background import start_background
 from bot.dialog import Reply, Who
 from bot.dialog.core import Dialog
@@ -29,6 +30,8 @@ from bot.wecom.crypto import CryptoError, WeComCrypto
 from bot.wecom.inbound import MAX_BODY, BadCallback, Message, parse_envelope, parse_message, to_input
 from bot.wecom.outbound import CHANNEL, Pressed, WeComSender
 from bot.wecom.pacing import Pacer
+from storage.db import transaction
+from storage.queries.inbox import mark_processed, store_message, unprocessed
 
 if TYPE_CHECKING:
     from telegram.ext import Application
@@ -114,6 +117,7 @@ class WeComChannel:
             return web.Response(status=400, text="missing parameters")
         try:
             plain = self.crypto.open(sig, stamp, nonce, echostr)
+            _fresh(stamp)
         except CryptoError as exc:
             log.warning("WeCom URL verification refused: %s", exc)
             return web.Response(status=403, text="forbidden")
@@ -131,6 +135,7 @@ class WeComChannel:
         try:
             envelope = parse_envelope(body)
             plain = self.crypto.open(sig, stamp, nonce, envelope.encrypt)
+            _fresh(stamp)  # a recorded callback posted again later (a replay) is refused
         except BadCallback as exc:
             log.warning("WeCom callback refused: %s", exc)
             return web.Response(status=400, text="bad request")
@@ -144,7 +149,16 @@ class WeComChannel:
             return web.Response(status=400, text="bad request")
         if message.agent_id and message.agent_id != str(self.client.agent_id):
             log.info("WeCom callback for application %s ignored", message.agent_id)
-        else:
+            return web.Response(text="")
+        try:  # kept before it is acknowledged: WeCom does not send an acknowledged callback again
+            async with transaction(self.dialog.sessions) as session:
+                pending = await store_message(session, CHANNEL, message.update_id, plain)
+        except Exception:
+            log.exception(
+                "WeCom callback %s could not be stored; WeCom will send it again", message.update_id
+            )
+            return web.Response(status=503, text="unavailable")
+        if pending:  # not when it was processed before (a retry of one acknowledged late)
             self.spawn(message)
         return web.Response(text="")  # acknowledged; the replies follow through the send API
 
@@ -168,13 +182,44 @@ class WeComChannel:
                 log.exception("WeCom callback %s from %s failed", message.update_id, user)
                 with suppress(Exception):
                     await self.sender.deliver(user, [Reply(t("general.error", self.dialog.locale))])
+            else:
+                await self._processed(message)
             finally:
+                seconds = time.perf_counter() - started
+                metrics.handled(CHANNEL, seconds)
                 updates_log.info(
                     "update %s from wecom:%s handled in %.1f ms",
                     message.update_id,
                     user,
-                    (time.perf_counter() - started) * 1000,
+                    seconds * 1000,
+                    extra={
+                        "update_id": message.update_id,
+                        "channel": CHANNEL,
+                        "ms": round(seconds * 1000, 1),
+                    },
                 )
+
+    async def _processed(self, message: Message) -> None:
+        """Done with it (a crash before this: processed again at the next start, which the
+        dialog applies once, answering nothing the second time)."""
+        try:
+            async with transaction(self.dialog.sessions) as session:
+                await mark_processed(session, CHANNEL, message.update_id)
+        except Exception:
+            log.exception("WeCom callback %s processed but not marked so", message.update_id)
+
+    async def resume(self) -> int:
+        """Process what was kept but not processed (the process stopped in between)."""
+        async with self.dialog.sessions() as session:
+            rows = await unprocessed(session, CHANNEL)
+        for update_id, body in rows:
+            try:
+                self.spawn(parse_message(body))
+            except BadCallback:  # cannot be: it was parsed before it was kept
+                log.warning("WeCom callback %s in the inbox is unreadable; skipped", update_id)
+        if rows:
+            log.info("WeCom: %d callbacks received before a restart are processed now", len(rows))
+        return len(rows)
 
     async def _process(self, message: Message) -> None:
         if message.msg_type == "event" and message.event == "unsubscribe":
@@ -199,7 +244,9 @@ class WeComChannel:
     # Serving -----------------------------------------------------------------------------------
 
     async def start(self, host: str, port: int) -> str:
-        """Listen on ``host:port`` (port 0: any free one); returns the callback URL."""
+        """Listen on ``host:port`` (port 0: any free one); returns the callback URL. What was
+        received before a restart and not processed is processed first."""
+        await self.resume()
         self._runner = web.AppRunner(self.application(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -217,6 +264,19 @@ class WeComChannel:
         await self.client.close()
 
 
+MAX_AGE = 300  # seconds a callback's timestamp may be off the clock, either way
+
+
+def _fresh(stamp: str, now: float | None = None) -> None:
+    """Refuse a callback whose signed timestamp is more than ``MAX_AGE`` from now."""
+    try:
+        age = (time.time() if now is None else now) - int(stamp)
+    except ValueError:
+        raise CryptoError("the timestamp is not a number") from None
+    if abs(age) > MAX_AGE:
+        raise CryptoError(f"the timestamp is {age:.0f} s off (a replay, or a wrong clock)")
+
+
 def _b64(value: str) -> str:
     """WeCom URL-encodes base64 text; a ``+`` that arrives unencoded reads as a space."""
     return value.replace(" ", "+")
@@ -226,7 +286,13 @@ def _b64(value: str) -> str:
 
 
 async def serve(
-    settings: Settings, dialog: Dialog, outbox: Outbox | None = None, stop: asyncio.Event | None = None
+    settings: Settings,
+    dialog: Dialog,
+    outbox: Outbox | None = None,
+    stop: asyncio.Event | None = None,
+    *,
+    owner: int | None = None,
+    close_dialog: bool = True,
 ) -> None:
     """WeCom alone: the callback server and the background jobs, until SIGINT/SIGTERM (or ``stop``)."""
     stop = stop or asyncio.Event()
@@ -236,13 +302,14 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
     channel = WeComChannel.from_settings(settings, dialog, outbox)
     await channel.start(settings.wecom_callback_host, settings.wecom_callback_port)
-    scheduler = start_background(settings, dialog, channel.outbox)
+    scheduler = start_background(settings, dialog, channel.outbox, owner)
     try:
         await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
         await channel.stop()
-        await dialog.close()
+        if close_dialog:
+            await dialog.close()
 
 
 def run_wecom(settings: Settings, dialog: Dialog, outbox: Outbox | None = None) -> None:

@@ -39,14 +39,24 @@ _START = (
     .where(_i.c.channel == bindparam("channel"), _i.c.external_id == bindparam("external_id"))
 )
 _PERSON_COLUMNS = tuple(c.name for c in _p.c)
+# PostgreSQL: the person's row locked for the turn, in the same read, so that two workers'
+# turns of one person take turns. (Their dialog state's row may not exist yet, and a lock cannot
+# be taken on the nullable side of an outer join; NO KEY UPDATE leaves the foreign-key checks of
+# other people's writes that name this person unblocked.) A turn that waited on the lock may
+# have read the state as it was before the other turn: its write then fails the state's version
+# check and the turn runs again, with the lock already its own.
+_START_LOCKED = _START.with_for_update(of=_p, key_share=True)
 
 
 async def turn_start(
     session: AsyncSession, channel: str, external_id: str, update_id: str
 ) -> TurnStart | None:
-    """The person behind a channel account with their dialog state; None for a stranger."""
+    """The person behind a channel account with their dialog state; None for a stranger. On
+    PostgreSQL the person's row stays locked until the turn's transaction ends."""
     params = {"channel": channel, "external_id": external_id, "update_id": update_id}
-    row = (await (await session.connection()).execute(_START, params)).first()
+    conn = await session.connection()
+    start = _START_LOCKED if conn.dialect.name == "postgresql" else _START
+    row = (await conn.execute(start, params)).first()
     if row is None:
         return None
     m = row._mapping

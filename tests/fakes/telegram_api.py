@@ -133,6 +133,8 @@ class FakeStats:
     duplicate_keys: list[tuple[int, str]] = field(default_factory=list)
     first_delivery: float | None = None
     last_delivery: float | None = None
+    polling: int = 0  # getUpdates calls being answered now
+    poll_overlaps: int = 0  # getUpdates calls begun while another was open (Telegram: 409 Conflict)
 
     def achieved_rate(self) -> float:
         """Messages delivered a second, between the first delivery and the last."""
@@ -694,6 +696,15 @@ class FakeTelegramAPI:
     # Bot API methods ------------------------------------------------------------------------------
 
     async def _get_updates(self, params: JSON) -> list[JSON]:
+        if self.stats.polling:
+            self.stats.poll_overlaps += 1
+        self.stats.polling += 1
+        try:
+            return await self._poll(params)
+        finally:
+            self.stats.polling -= 1
+
+    async def _poll(self, params: JSON) -> list[JSON]:
         offset = _int(params.get("offset"))
         limit = max(1, min(100, _int(params.get("limit")) or 100))
         deadline = time.monotonic() + float(params.get("timeout") or 0)
