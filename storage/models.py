@@ -97,6 +97,10 @@ class ChecklistVersion(SQLModel, table=True):
     content: dict[str, Any] = Field(sa_type=JSON)
     digest: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Set when an administrator installed this version (``archive-bot checklist install``): the
+    # newest installed version of a name is the one new inspections use, unless the shipped
+    # checklist is newer still. None: stored only because inspections were answered with it.
+    installed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Inspection(SQLModel, table=True):
