@@ -1,6 +1,6 @@
 """``archive-bot checklist validate FILE``, ``show``, ``export --out F.xlsx`` and ``import F.xlsx``.
 
-(``install`` and ``list`` work on the database: bot/checklist_cli.py.)
+(``install`` and ``list`` work on the database: bot/admin/checklists_cli.py.)
 """
 
 import os
