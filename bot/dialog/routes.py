@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.dialog import access, deadlines, general, history, inspect, reports, returns
+from bot.dialog import access, checklist_upload, deadlines, general, history, inspect, reports, returns
 from bot.dialog.render import quote
 from bot.dialog.state import IDLE, typed_label
 from bot.dialog.turn import STATELESS, Handler, Turn
@@ -73,6 +73,10 @@ class Routes:
             if handler is None or not fresh:
                 return [Reply(notice=turn.t("general.stale_button"))]
             return await handler(turn, inp)
+        if inp.kind == "document":
+            if checklist_upload.is_checklist_file(turn, inp):
+                return await checklist_upload.on_checklist_file(turn, inp)
+            inp = Input("unsupported", update_id=inp.update_id, message_id=inp.message_id)
         return await self._screen(turn).on_input(turn, inp)
 
     async def again(self, turn: Turn) -> list[Reply]:
