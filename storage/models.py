@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -47,6 +47,16 @@ class Township(SQLModel, table=True):
     area_id: int = Field(foreign_key="area.id", index=True)
     name: str = Field(max_length=64, index=True)
     villages: int = Field(default=0, ge=0)
+
+
+class Village(SQLModel, table=True):
+    """A village or community (村/社区) of a township, as the registry names it."""
+
+    __table_args__ = (UniqueConstraint("township_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    township_id: int = Field(foreign_key="township.id", index=True)
+    name: str = Field(max_length=64)
 
 
 class Person(SQLModel, table=True):
@@ -104,15 +114,33 @@ class ChecklistVersion(SQLModel, table=True):
 
 
 class Inspection(SQLModel, table=True):
-    """One township's inspection for one year; at most one per (township, year)."""
+    """One township's inspection for one year, at most one per (township, year); or, with
+    ``village_id``, one of its villages' (the village checklist), at most one per (village, year).
+    Everything about townships reads only the rows without a village."""
 
     __table_args__ = (
-        UniqueConstraint("township_id", "year"),
+        Index(
+            "ux_inspection_township_year",
+            "township_id",
+            "year",
+            unique=True,
+            sqlite_where=text("village_id IS NULL"),
+            postgresql_where=text("village_id IS NULL"),
+        ),
+        Index(
+            "ux_inspection_village_year",
+            "village_id",
+            "year",
+            unique=True,
+            sqlite_where=text("village_id IS NOT NULL"),
+            postgresql_where=text("village_id IS NOT NULL"),
+        ),
         Index("ix_inspection_year_status", "year", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     township_id: int = Field(foreign_key="township.id")
+    village_id: int | None = Field(default=None, foreign_key="village.id")
     year: int
     checklist_version_id: int = Field(foreign_key="checklistversion.id")
     inspector_id: int | None = Field(default=None, foreign_key="person.id", index=True)

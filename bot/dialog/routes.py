@@ -136,6 +136,7 @@ ROUTES = Routes(
         "township": inspect.act_township,
         "resume": inspect.act_resume,
         "year": inspect.act_year,
+        "village": inspect.act_village,
         "answer": inspect.act_answer,
         "toggle": inspect.act_toggle,
         "done": inspect.act_multi_done,
@@ -180,6 +181,7 @@ ROUTES = Routes(
     screens={
         IDLE: Screen(general.idle, general.idle_prompt),
         "pick_township": Screen(inspect.step_pick_township, inspect.again_pick_township),
+        "pick_village": Screen(inspect.step_pick_village, inspect.again_pick_village),
         "pick_year": Screen(inspect.step_pick_year, inspect.again_pick_year),
         "question": Screen(inspect.step_question, inspect.again_on_inspection),
         "confirm_answer": Screen(inspect.step_confirm_answer, inspect.again_confirm_answer),

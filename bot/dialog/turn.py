@@ -37,17 +37,17 @@ class Checklists:
         self.current = current or builtin_checklist()
         self._by_id: dict[int, Checklist] = {}
 
-    async def current_id(self, session: AsyncSession) -> int:
+    async def current_id(self, session: AsyncSession, name: str | None = None) -> int:
         """The stored row new inspections use: the newest installed version (read from the
         database each time, so ``archive-bot checklist install`` needs no restart), or the
-        shipped checklist when none is installed or it is newer (stored on first use)."""
-        row = await newest_installed(session, self.current.name)
-        if row is None or row.version < self.current.version:
-            row = await ensure_checklist_version(
-                session, self.current.name, self.current.version, self.current.to_data()
-            )
+        shipped checklist when none is installed or it is newer (stored on first use).
+        ``name``: another shipped checklist than the township's (the village checklist)."""
+        shipped = self.current if name is None or name == self.current.name else builtin_checklist(name)
+        row = await newest_installed(session, shipped.name)
+        if row is None or row.version < shipped.version:
+            row = await ensure_checklist_version(session, shipped.name, shipped.version, shipped.to_data())
             assert row.id is not None
-            self._by_id.setdefault(row.id, self.current)
+            self._by_id.setdefault(row.id, shipped)
         assert row.id is not None
         return row.id
 

@@ -136,7 +136,7 @@ async def year_rows(session: AsyncSession, scope: Scope, year: int) -> Sequence[
     submitted = and_(f.c.inspection_id == i.c.id, i.c.status == "submitted")
     source = (
         t.join(table(Area), table(Area).c.id == t.c.area_id)
-        .outerjoin(i, and_(i.c.township_id == t.c.id, i.c.year == year))
+        .outerjoin(i, and_(i.c.township_id == t.c.id, i.c.year == year, i.c.village_id.is_(None)))
         .outerjoin(f, submitted)
     )
     stmt = select(
@@ -283,7 +283,7 @@ async def inspections_of_township(session: AsyncSession, township_id: int) -> li
     stmt = (
         select(*_inspection_columns())
         .select_from(i.outerjoin(p, p.c.id == i.c.inspector_id))
-        .where(i.c.township_id == township_id)
+        .where(i.c.township_id == township_id, i.c.village_id.is_(None))
         .order_by(i.c.year.desc())
     )
     return [InspectionRow(*r) for r in await (await session.connection()).execute(stmt)]
@@ -295,7 +295,7 @@ async def inspections_in_year(session: AsyncSession, scope: Scope, year: int) ->
     stmt = (
         select(*_inspection_columns())
         .select_from(i.join(t, t.c.id == i.c.township_id).outerjoin(p, p.c.id == i.c.inspector_id))
-        .where(i.c.year == year)
+        .where(i.c.year == year, i.c.village_id.is_(None))
         .order_by(*_registry_order())
     )
     stmt = _in_scope(stmt, scope, t)
