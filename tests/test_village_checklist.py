@@ -107,3 +107,40 @@ def test_the_village_checklist_is_valid_and_round_trips(tmp_path: Path) -> None:
     village = builtin_checklist("village_archive")
     assert village.question("kinds_organised").choice_keys() == ["tax_reform", "land_contract", "other"]
     assert import_workbook(export_workbook(village, tmp_path / "村.xlsx")).to_data() == village.to_data()
+
+
+async def test_the_township_rate_comes_from_its_villages(sessions: SessionMaker, tmp_path: Path) -> None:
+    from bot.reports.docx_report import ReportOptions, report_text
+    from bot.reports.summary import build_summary
+    from storage.queries.summary import Scope
+    from tests.test_checklist_install import answer
+
+    ids = await seed(sessions)
+    await service.import_townships(sessions, registry_file(tmp_path / "名录.csv"))
+    dialog = make_dialog(sessions, tmp_path)
+    year = dialog.now_year()
+    c = Chat(dialog, Who("test", "100", "李督查"))
+    await walk_village(c, sessions, ids["inspector"], "红旗村", established=True)
+    await walk_village(c, sessions, ids["inspector"], "新村", established=False)
+    # 城关镇's own inspection: 12 villages, 10 with archives (its answer, the registry says 18)
+    await c.say("/inspect")
+    await c.press("城关镇")
+    await c.press("本年度")
+    await answer(sessions, c, ids["inspector"])
+    await c.press("提交")
+    assert "已提交" in c.text
+    async with sessions() as s:
+        summary = await build_summary(s, Scope(), year, tz=TZ)
+    v = summary.villages
+    # 太平乡: 1 of its 3 (红旗村 yes, 新村 no, 东街社区 not inspected); 城关镇: 10 of 12 as
+    # answered; 新华乡 (not inspected): its 9 from the registry, none established.
+    assert (v.part, v.total) == (1 + 10, 3 + 12 + 9)
+    assert (v.townships_villages, v.townships_reported, v.townships_registry) == (1, 1, 1)
+    taiping = next(ty for ty in summary.townships if ty.name == "太平乡")
+    assert summary.village_rate_of(taiping) == 1 / 3
+    assert "太平乡" in [ty.name for ty in summary.villages_slow]
+    text = report_text(summary, ReportOptions("督查室", "办公室", TZ)).text()
+    assert "其中1个乡镇按其村（社区）自己的检查记录计" in text
+    line = "太平乡检查了2个村（社区），已建档的有红旗村，未建档的有新村，其余1个村（社区）尚无检查记录"
+    assert line in text
+    assert "其中已提交检查记录的1个乡镇报告村（社区）12个" in text

@@ -44,6 +44,7 @@ FACT_COLUMNS = {
     "filing_lag_year": ("filing_lag", "year"),
     "village_rate_part": ("village_rate", "part"),
     "village_rate_total": ("village_rate", "total"),
+    "established_question": ("established", "q"),
 }
 
 

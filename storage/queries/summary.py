@@ -38,6 +38,7 @@ from storage.models import (
     Role,
     StatusChange,
     Township,
+    Village,
     table,
 )
 from storage.queries.people import area_and_below
@@ -331,6 +332,27 @@ async def team_of_year(session: AsyncSession, scope: Scope, year: int) -> Team:
 
 
 # Answers and their history, for the export -------------------------------------------------
+
+
+class VillageInspectionRow(NamedTuple):
+    inspection_id: int
+    township_id: int
+    village: str
+    checklist_version_id: int
+
+
+async def village_inspections(session: AsyncSession, scope: Scope, year: int) -> list[VillageInspectionRow]:
+    """The year's submitted village inspections of the townships in scope, villages in the
+    registry's order."""
+    i, t, v = table(Inspection), table(Township), table(Village)
+    stmt = (
+        select(i.c.id, i.c.township_id, v.c.name, i.c.checklist_version_id)
+        .select_from(i.join(v, v.c.id == i.c.village_id).join(t, t.c.id == i.c.township_id))
+        .where(i.c.year == year, i.c.status == "submitted")
+        .order_by(t.c.id, v.c.id)
+    )
+    stmt = _in_scope(stmt, scope, t)
+    return [VillageInspectionRow(*r) for r in await (await session.connection()).execute(stmt)]
 
 
 async def answers_of_inspections(
