@@ -21,7 +21,7 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # The checklists shipped with the program, listed even before any is stored.
-SHIPPED = ("township_archive",)
+SHIPPED = ("township_archive", "village_archive")
 
 
 def help_text(key: str) -> str:
