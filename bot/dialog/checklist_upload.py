@@ -29,11 +29,16 @@ def is_checklist_file(turn: Turn, inp: Input) -> bool:
 
 
 def _read(data: bytes, name: str) -> Checklist:
-    """Parse the file as the command line does (from a file: pyxform reads paths)."""
+    """Parse the file as the command line does (from a file: pyxform reads paths); faults
+    name the file as it was sent, not the temporary folder it was read from."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / Path(name).name
         path.write_bytes(data)
-        return load_any(path)
+        try:
+            return load_any(path)
+        except (ChecklistError, WorkbookError) as exc:
+            exc.source = path.name
+            raise
 
 
 async def on_checklist_file(turn: Turn, inp: Input) -> list[Reply]:
@@ -45,13 +50,7 @@ async def on_checklist_file(turn: Turn, inp: Input) -> list[Reply]:
     try:
         checklist = await asyncio.to_thread(_read, data, doc.name)
     except (ChecklistError, WorkbookError) as exc:
-        return [
-            Reply(
-                turn.t("checklists.chat.refused", file=doc.name)
-                + "\n"
-                + _shown(exc.message(turn.locale), doc.name)
-            )
-        ]
+        return [Reply(turn.t("checklists.chat.refused", file=doc.name) + "\n" + exc.message(turn.locale))]
     try:
         done = await install(turn.session, checklist)
     except InstallRefused as refused:
@@ -61,12 +60,3 @@ async def on_checklist_file(turn: Turn, inp: Input) -> list[Reply]:
     return [
         Reply(turn.t(key, name=checklist.name, version=checklist.version, count=count, current=done.in_use))
     ]
-
-
-def _shown(message: str, name: str) -> str:
-    """The faults without the temporary folder the file was read from."""
-    lines = []
-    for line in message.splitlines():
-        head, sep, rest = line.partition("：")
-        lines.append(rest if sep and head.endswith(Path(name).name) else line)
-    return "\n".join(lines)

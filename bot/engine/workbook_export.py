@@ -69,10 +69,6 @@ def _bool(value: bool) -> str:
     return L.YES if value else L.NO
 
 
-def _num(value: Any) -> Any:
-    return value
-
-
 def _aliases(choice: Choice) -> str:
     return f"{L.LIST_SEP} ".join(choice.aliases)
 

@@ -21,7 +21,7 @@ from bot.i18n import DEFAULT_LOCALE, t
 
 from . import workbook_layout as L
 from .loader import ChecklistError, parse_checklist
-from .schema import NUMERIC_TYPES, Checklist, QType
+from .schema import Checklist, QType
 from .xlsform_conditions import RESERVED_NAMES, ExpressionError, compile_condition
 
 
@@ -111,7 +111,6 @@ class _Reader:
         self.types: dict[str, QType] = {}
         # where each item of the checklist came from: (kind, key) → (sheet, row)
         self.where: dict[tuple[str, str], tuple[str, int]] = {}
-        self.constraint_checks: set[str] = set()
 
     def err(self, sheet: str | None, row: int | None, column: str | None, fault: str, **params: Any) -> None:
         self.problems.append(CellProblem(sheet, row, column, f"checklists.fault.{fault}", params))
@@ -187,15 +186,9 @@ class _Reader:
         parsed: list[tuple[int, dict[str, str], QType | None, str | None]] = []
         for row, cells in self.rows(L.SURVEY):
             word = " ".join(cells.get("type", "").split())
-            if not word and not cells:
-                continue
-            kind = (
-                word.replace("_", " ").lower()
-                if word.lower().replace("_", " ") in (L.BEGIN_GROUP, L.END_GROUP)
-                else word
-            )
-            if kind in (L.BEGIN_GROUP, L.END_GROUP):
-                parsed.append((row, cells, None, kind))
+            group = word.lower().replace("_", " ")  # XLSForm also writes begin_group
+            if group in (L.BEGIN_GROUP, L.END_GROUP):
+                parsed.append((row, cells, None, group))
                 continue
             if not word:
                 self.err(L.SURVEY, row, "type", "missing_cell")
@@ -275,9 +268,7 @@ class _Reader:
         if other is not None:
             if other not in lists:
                 self.err(L.SURVEY, row, "other_answers", "missing_list", list=other)
-            elif qtype not in NUMERIC_TYPES:
-                q["other_answers"] = lists[other]  # the loader says why it is not allowed
-            else:
+            else:  # on a question that is not a number, the loader says why it is not allowed
                 q["other_answers"] = lists[other]
         when = self.condition(L.SURVEY, row, "relevant", cells.get("relevant"))
         if when is not None:
@@ -300,7 +291,6 @@ class _Reader:
             if message is not None:
                 check["message"] = message
             self.where.setdefault(("check", key), (L.SURVEY, row))
-            self.constraint_checks.add(key)
             out.append(check)
         return out
 
@@ -526,10 +516,7 @@ def _cell_of(
     if found is None:
         return None, None, None
     sheet, row = found
-    column = _COLUMNS.get((kind, field_name), field_name or None)
-    if kind == "check" and key in reader.constraint_checks and column == "constraint_message::zh-CN":
-        column = "constraint_message::zh-CN"
-    return sheet, row, column
+    return sheet, row, _COLUMNS.get((kind, field_name), field_name or None)
 
 
 def _read_sheets(path: Path) -> dict[str, list[Row]]:
