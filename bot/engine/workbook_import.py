@@ -577,5 +577,8 @@ def import_workbook(path: str | Path) -> Checklist:
         problems = []
         for p in exc.problems:
             sheet, row, column = _cell_of(reader, p.kind, p.key, p.params)
-            problems.append(CellProblem(sheet, row, column, f"checklist.fault.{p.fault}", p.params))
+            params = dict(p.params)
+            if column is not None and "field" in params:  # the column, not the YAML field's name
+                params["field"] = column
+            problems.append(CellProblem(sheet, row, column, f"checklist.fault.{p.fault}", params))
         raise WorkbookError(source, problems) from None
