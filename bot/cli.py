@@ -7,6 +7,7 @@ import sys
 import typer
 
 from bot import run_cli
+from bot.admin import checklists_cli
 from bot.admin import cli as admin_cli
 from bot.cli_support import h
 from bot.db_cli import db_app
@@ -20,6 +21,8 @@ app.command("run", help=h("run"))(run_cli.run)
 app.command("console", help=h("console"))(run_cli.console)
 app.command("version", help=h("version"))(run_cli.version)
 app.add_typer(db_app, name="db", help=h("db"))
+checklist_app.command("install", help=checklists_cli.help_text("install"))(checklists_cli.install)
+checklist_app.command("list", help=checklists_cli.help_text("list"))(checklists_cli.list_versions)
 app.add_typer(checklist_app, name="checklist", help=h("checklist"))
 app.add_typer(admin_cli.townships_app, name="townships", help=h("townships"))
 app.add_typer(admin_cli.users_app, name="users", help=h("users"))

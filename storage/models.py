@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -58,6 +59,16 @@ class Township(SQLModel, table=True):
     area_id: int = Field(foreign_key="area.id", index=True)
     name: str = Field(max_length=64, index=True)
     villages: int = Field(default=0, ge=0)
+
+
+class Village(SQLModel, table=True):
+    """A village or community (村/社区) of a township, as the registry names it."""
+
+    __table_args__ = (UniqueConstraint("township_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    township_id: int = Field(foreign_key="township.id", index=True)
+    name: str = Field(max_length=64)
 
 
 class Person(SQLModel, table=True):
@@ -108,18 +119,40 @@ class ChecklistVersion(SQLModel, table=True):
     content: dict[str, Any] = Field(sa_type=JSON)
     digest: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Set when an administrator installed this version (``archive-bot checklist install``): the
+    # newest installed version of a name is the one new inspections use, unless the shipped
+    # checklist is newer still. None: stored only because inspections were answered with it.
+    installed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Inspection(SQLModel, table=True):
-    """One township's inspection for one year; at most one per (township, year)."""
+    """One township's inspection for one year, at most one per (township, year); or, with
+    ``village_id``, one of its villages' (the village checklist), at most one per (village, year).
+    Everything about townships reads only the rows without a village."""
 
     __table_args__ = (
-        UniqueConstraint("township_id", "year"),
+        Index(
+            "ux_inspection_township_year",
+            "township_id",
+            "year",
+            unique=True,
+            sqlite_where=text("village_id IS NULL"),
+            postgresql_where=text("village_id IS NULL"),
+        ),
+        Index(
+            "ux_inspection_village_year",
+            "village_id",
+            "year",
+            unique=True,
+            sqlite_where=text("village_id IS NOT NULL"),
+            postgresql_where=text("village_id IS NOT NULL"),
+        ),
         Index("ix_inspection_year_status", "year", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     township_id: int = Field(foreign_key="township.id")
+    village_id: int | None = Field(default=None, foreign_key="village.id")
     year: int
     checklist_version_id: int = Field(foreign_key="checklistversion.id")
     inspector_id: int | None = Field(default=None, foreign_key="person.id", index=True)

@@ -110,6 +110,8 @@ def townships_import(
         )
     )
     sep = t("people.list_separator", locale)
+    if result.villages_added:
+        out.print(t("checklists.registry.villages_added", locale, n=result.villages_added))
     if result.areas_added:
         areas = sep.join(result.areas_added[:SHOW_AT_MOST])
         if len(result.areas_added) > SHOW_AT_MOST:

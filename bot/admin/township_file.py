@@ -86,8 +86,20 @@ COLUMNS: dict[str, frozenset[str]] = {
         "number of villages",
         "villages/communities",
     ),
+    # The villages by name (optional): 红旗村、新村、东街社区. The count may then be left empty.
+    "village_names": _aliases(
+        "村(社区)名单",
+        "村(社区)名称",
+        "村(社区)名",
+        "村名单",
+        "村名称",
+        "村(居)名单",
+        "village names",
+        "villages named",
+    ),
 }
 REQUIRED = ("area", "township", "villages")
+NAME_SEPARATORS = re.compile(r"[、,，;；/\n]+")
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,7 @@ class TownshipRow:
     township: str
     villages: int
     city: str | None = None
+    village_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -252,6 +265,19 @@ def parse_rows(rows: list[tuple[int, list[Any]]], locale: str | None = None) -> 
         if not township:
             problems.append(t("admin.import.empty", locale, column=_label("township", locale)))
         villages = _villages(raw_villages)
+        names = tuple(
+            dict.fromkeys(
+                n.strip() for n in NAME_SEPARATORS.split(values.get("village_names", "")) if n.strip()
+            )
+        )
+        if names and values["villages"] == "":
+            villages, values["villages"] = len(names), str(len(names))
+        if any(len(n) > MAX_NAME for n in names):
+            problems.append(
+                t("admin.import.too_long", locale, column=_label("village_names", locale), max=MAX_NAME)
+            )
+        if names and villages is not None and villages != len(names):
+            problems.append(t("checklists.registry.count_differs", locale, count=villages, named=len(names)))
         if values["villages"] == "":
             problems.append(t("admin.import.empty", locale, column=_label("villages", locale)))
         elif villages is None:
@@ -278,7 +304,7 @@ def parse_rows(rows: list[tuple[int, list[Any]]], locale: str | None = None) -> 
         assert villages is not None
         seen[(area, township)] = line
         city_of.setdefault(area, (city, line))
-        parsed.rows.append(TownshipRow(line, area, township, villages, city))
+        parsed.rows.append(TownshipRow(line, area, township, villages, city, names))
     return parsed
 
 
@@ -287,6 +313,8 @@ def _zh(locale: str | None) -> bool:
 
 
 def _label(column: str, locale: str | None) -> str:
+    if column == "village_names":
+        return t("checklists.registry.column", locale)
     return t(f"admin.import.column.{column}", locale)
 
 

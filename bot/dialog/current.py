@@ -7,8 +7,10 @@ from typing import Any
 
 from bot.dialog.turn import Turn
 from bot.engine import Checklist, ParseContext
-from storage.models import Inspection, Township
+from bot.i18n import t
+from storage.models import Inspection, Township, Village
 from storage.queries import inspections as q_insp
+from storage.queries.registry import village_by_id
 
 
 @dataclass
@@ -17,6 +19,15 @@ class Current:
     township: Township
     checklist: Checklist
     answers: dict[str, q_insp.Stored]
+    village: Village | None = None  # a village's inspection (the village checklist)
+
+    def place(self, locale: str | None = None) -> str:
+        """The township, or 太平乡 红旗村 for one of its villages."""
+        if self.village is None:
+            return self.township.name
+        return t(
+            "checklists.inspect.village_of", locale, township=self.township.name, village=self.village.name
+        )
 
     @property
     def values(self) -> dict[str, Any]:
@@ -35,7 +46,9 @@ async def load(turn: Turn, inspection_id: int) -> Current | None:
     if found is None:
         return None
     checklist = await turn.services.checklist_of(turn.session, found.inspection.checklist_version_id)
-    return Current(found.inspection, found.township, checklist, found.answers)
+    village_id = found.inspection.village_id
+    village = await village_by_id(turn.session, village_id) if village_id is not None else None
+    return Current(found.inspection, found.township, checklist, found.answers, village)
 
 
 async def current(turn: Turn) -> Current | None:

@@ -28,11 +28,13 @@ from bot.engine import (
     parse_year,
 )
 from bot.reports.facts import keep_submitted
-from storage.models import Inspection, InspectionStatus, Role, Township
+from storage.models import Inspection, InspectionStatus, Role, Township, Village
 from storage.queries import inspections as q_insp
 from storage.queries.people import visible_inspection, visible_township, visible_townships
+from storage.queries.registry import village_by_id, villages_of
 
 MAX_TOWNSHIP_BUTTONS = 24
+VILLAGE_CHECKLIST = "village_archive"  # the shipped checklist a village is inspected with
 MAX_RESUME_BUTTONS = 3
 
 
@@ -48,7 +50,7 @@ async def cmd_inspect(turn: Turn, inp: Input) -> list[Reply]:
     assert turn.person.id is not None
     unfinished = await q_insp.unfinished_of(turn.session, turn.person.id, [t.id for t in townships if t.id])
     if len(townships) == 1 and not unfinished:  # nothing to choose
-        return _year_prompt(turn, townships[0])
+        return await _after_township(turn, townships[0])
     return _township_prompt(turn, townships, unfinished=unfinished)
 
 
@@ -61,7 +63,7 @@ def _match(townships: list[Township], text: str) -> list[Township]:
 async def _pick_by_name(turn: Turn, townships: list[Township], text: str) -> list[Reply]:
     found = _match(townships, text)
     if len(found) == 1:
-        return _year_prompt(turn, found[0])
+        return await _after_township(turn, found[0])
     if not found:
         return _township_prompt(
             turn, townships, note=turn.t("inspect.township_not_found", text=render.quote(text))
@@ -112,17 +114,90 @@ async def act_township(turn: Turn, inp: Input) -> list[Reply]:
     township = await _visible_township(turn, int_argument(inp))
     if township is None:
         return [Reply(notice=turn.t("access.township_denied"))]
-    return _year_prompt(turn, township)
+    return await _after_township(turn, township)
 
 
-def _year_prompt(turn: Turn, township: Township) -> list[Reply]:
-    turn.go("pick_year", township_id=township.id)
+async def _after_township(turn: Turn, township: Township) -> list[Reply]:
+    """A township whose villages the registry names: the township itself or one of them
+    (the village checklist); else straight to the year."""
+    assert township.id is not None
+    villages = await villages_of(turn.session, township.id)
+    return _village_prompt(turn, township, villages) if villages else _year_prompt(turn, township)
+
+
+def _village_prompt(
+    turn: Turn, township: Township, villages: Sequence[Village], note: str | None = None
+) -> list[Reply]:
+    turn.go("pick_village", township_id=township.id)
+    text = turn.t("checklists.inspect.pick_village", township=township.name)
+    if len(villages) > MAX_TOWNSHIP_BUTTONS:
+        text += "\n" + turn.t("checklists.inspect.type_village", total=len(villages))
+    if note:
+        text = note + "\n" + text
+    itself = [turn.button(turn.t("checklists.inspect.township_itself", township=township.name), "village", 0)]
+    buttons = [turn.button(v.name, "village", v.id) for v in villages[:MAX_TOWNSHIP_BUTTONS]]
+    return [Reply(text, [itself, *render.pairs(buttons)])]
+
+
+async def act_village(turn: Turn, inp: Input) -> list[Reply]:
+    if turn.state.step != "pick_village":
+        return [Reply(notice=turn.t("general.stale_button"))]
+    township = await _visible_township(turn, turn.state.township_id or 0)
+    if township is None:
+        return [Reply(notice=turn.t("access.township_denied"))]
+    village_id = int_argument(inp)
+    if village_id == 0:
+        return _year_prompt(turn, township)
+    village = await village_by_id(turn.session, village_id)
+    if village is None or village.township_id != township.id:
+        return [Reply(notice=turn.t("general.stale_button"))]
+    return _year_prompt(turn, township, village)
+
+
+async def step_pick_village(turn: Turn, inp: Input) -> list[Reply]:
+    """A village's name typed (or a part of it)."""
+    township = await _visible_township(turn, turn.state.township_id or 0)
+    if township is None or township.id is None:
+        return await again_pick_township(turn, inp)
+    villages = await villages_of(turn.session, township.id)
+    wanted = inp.text.strip() if inp.kind == "text" else ""
+    found = [v for v in villages if v.name == wanted] or [v for v in villages if wanted and wanted in v.name]
+    if len(found) == 1:
+        return _year_prompt(turn, township, found[0])
+    note = turn.t("checklists.inspect.village_not_found", text=render.quote(wanted)) if wanted else None
+    return _village_prompt(turn, township, found if len(found) > 1 else villages, note=note)
+
+
+async def again_pick_village(turn: Turn, inp: Input) -> list[Reply]:
+    township = await _visible_township(turn, turn.state.township_id or 0)
+    if township is None or township.id is None:
+        return await again_pick_township(turn, inp)
+    return _village_prompt(turn, township, await villages_of(turn.session, township.id))
+
+
+def place_name(turn: Turn, township: Township, village: Village | None) -> str:
+    """How the place inspected is named: the township, or 太平乡 红旗村."""
+    if village is None:
+        return township.name
+    return turn.t("checklists.inspect.village_of", township=township.name, village=village.name)
+
+
+def _year_prompt(turn: Turn, township: Township, village: Village | None = None) -> list[Reply]:
+    turn.go("pick_year", township_id=township.id, village_id=village.id if village else None)
     year = turn.services.now_year()
     buttons = [
         turn.button(turn.t("inspect.this_year", year=year), "year", year),
         turn.button(turn.t("inspect.a_year", year=year - 1), "year", year - 1),
     ]
-    return [Reply(turn.t("inspect.pick_year", township=township.name), [buttons])]
+    return [Reply(turn.t("inspect.pick_year", township=place_name(turn, township, village)), [buttons])]
+
+
+async def _village_of_state(turn: Turn, township: Township) -> Village | None:
+    """The village the person picked for this township, if any."""
+    if turn.state.village_id is None:
+        return None
+    village = await village_by_id(turn.session, turn.state.village_id)
+    return village if village is not None and village.township_id == township.id else None
 
 
 async def step_pick_year(turn: Turn, inp: Input) -> list[Reply]:
@@ -134,7 +209,8 @@ async def step_pick_year(turn: Turn, inp: Input) -> list[Reply]:
     township = await _visible_township(turn, turn.state.township_id or 0)
     if township is None:
         return _township_prompt(turn, list(await visible_townships(turn.session, turn.person)))
-    return [Reply(turn.t("inspect.bad_year", max=this_year)), *_year_prompt(turn, township)]
+    village = await _village_of_state(turn, township)
+    return [Reply(turn.t("inspect.bad_year", max=this_year)), *_year_prompt(turn, township, village)]
 
 
 _YEARS_BACK = {"今年": 0, "本年": 0, "去年": 1, "上年": 1, "this year": 0, "last year": 1}
@@ -164,18 +240,24 @@ async def _open(turn: Turn, township_id: int, year: int) -> list[Reply]:
     if township is None:
         return [Reply(turn.t("access.township_denied"))]
     session = turn.session
-    inspection = await q_insp.find_inspection(session, township_id, year)
+    village = await _village_of_state(turn, township) if turn.state.step == "pick_year" else None
+    village_id = village.id if village is not None else None
+    name = place_name(turn, township, village)
+    inspection = await q_insp.find_inspection(session, township_id, year, village_id)
     if inspection is None:
-        version_id = await turn.services.checklists.current_id(session)
+        checklist = VILLAGE_CHECKLIST if village is not None else None
+        version_id = await turn.services.checklists.current_id(session, checklist)
         assert turn.person.id is not None
-        inspection = await q_insp.start_inspection(session, township_id, year, version_id, turn.person.id)
-        prefix = turn.t("inspect.started", township=township.name, year=year)
+        inspection = await q_insp.start_inspection(
+            session, township_id, year, version_id, turn.person.id, village_id=village_id
+        )
+        prefix = turn.t("inspect.started", township=name, year=year)
         return await _next(turn, await _opened(turn, inspection), prefix=prefix)
     cur = await _opened(turn, inspection)
     if inspection.status == InspectionStatus.submitted:
         if not _may_reopen(turn, inspection):
             turn.reset()
-            return [Reply(turn.t("inspect.submitted_locked", township=township.name, year=year))]
+            return [Reply(turn.t("inspect.submitted_locked", township=name, year=year))]
         turn.state = turn.state.on_inspection("confirm_reopen")
         turn.next_seq()
         buttons = [
@@ -184,12 +266,12 @@ async def _open(turn: Turn, township_id: int, year: int) -> list[Reply]:
                 turn.button(turn.t("inspect.keep_closed"), "keep_closed"),
             ]
         ]
-        return [Reply(turn.t("inspect.confirm_reopen", township=township.name, year=year), buttons)]
+        return [Reply(turn.t("inspect.confirm_reopen", township=name, year=year), buttons)]
     shown = render.expected_questions(cur.checklist, cur.values)
     done = sum(1 for q in shown if q.key in cur.answers)
     # The header counts the place among all questions (a number that never shrinks); here, what
     # is left at most, as answers may hide more of it but never add to it.
-    note = turn.t("inspect.resumed", township=township.name, year=year, done=done, left=len(shown) - done)
+    note = turn.t("inspect.resumed", township=name, year=year, done=done, left=len(shown) - done)
     if inspection.status == InspectionStatus.returned and inspection.return_comment:
         note += "\n" + turn.t("inspect.return_comment", comment=inspection.return_comment)
     return await _next(turn, cur, prefix=note)
@@ -201,7 +283,9 @@ async def _opened(turn: Turn, inspection: Inspection) -> Current:
     assert inspection.id is not None
     cur = await load(turn, inspection.id)
     assert cur is not None  # the township was just found visible
-    previous = await q_insp.previous_submitted(turn.session, cur.township.id or 0, inspection.year)
+    previous = await q_insp.previous_submitted(
+        turn.session, cur.township.id or 0, inspection.year, inspection.village_id
+    )
     turn.state = turn.state.go("opened", inspection_id=inspection.id, previous_id=previous)
     return cur
 
@@ -311,7 +395,7 @@ async def again_pick_year(turn: Turn, inp: Input) -> list[Reply]:
     township = await _visible_township(turn, turn.state.township_id or 0)
     if township is None:
         return await again_pick_township(turn, inp)
-    return _year_prompt(turn, township)
+    return _year_prompt(turn, township, await _village_of_state(turn, township))
 
 
 async def again_on_inspection(turn: Turn, inp: Input) -> list[Reply]:
@@ -623,7 +707,7 @@ async def _review(turn: Turn, cur: Current, prefix: str | None = None) -> list[R
     turn.state = turn.state.on_inspection("review")
     turn.next_seq()
     derived = derive(cur.checklist, cur.values, cur.inspection.year)
-    title = turn.t("review.title", township=cur.township.name, year=cur.inspection.year)
+    title = turn.t("review.title", township=cur.place(turn.locale), year=cur.inspection.year)
     text = render.review_text(turn, cur.checklist, title, cur.answers, derived)
     if prefix:
         text = prefix + "\n\n" + text
@@ -655,7 +739,7 @@ async def act_submit(turn: Turn, inp: Input) -> list[Reply]:
     if not await q_insp.submit(turn.session, cur.inspection, turn.person.id):
         return [Reply(turn.t("inspect.changed_meanwhile"), edit=True)]
     await keep_submitted(turn.session, cur.inspection, cur.checklist)  # the report's facts, now
-    done = turn.t("review.submitted", township=cur.township.name, year=cur.inspection.year)
+    done = turn.t("review.submitted", township=cur.place(turn.locale), year=cur.inspection.year)
     return [Reply(done, edit=True), *await returns.after_submit(turn, cur.inspection, cur.township, was)]
 
 

@@ -418,7 +418,10 @@ def villages_line(turn: Turn, s: Summary) -> str:
         rate=percent(v.rate),
         target=percent(s.target.village_target),
         verdict=turn.t("summary.met_rate") if s.village_met else turn.t("summary.short_rate"),
-        partial=turn.t("summary.villages_partial", n=v.townships_registry) if v.townships_registry else "",
+        partial=(turn.t("summary.villages_partial", n=v.townships_registry) if v.townships_registry else "")
+        + (
+            turn.t("checklists.summary.from_villages", n=v.townships_villages) if v.townships_villages else ""
+        ),
     )
 
 

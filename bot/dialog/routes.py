@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.dialog import access, deadlines, general, history, inspect, reports, returns
+from bot.dialog import access, checklist_upload, deadlines, general, history, inspect, reports, returns
 from bot.dialog.render import quote
 from bot.dialog.state import IDLE, typed_label
 from bot.dialog.turn import STATELESS, Handler, Turn
@@ -73,6 +73,10 @@ class Routes:
             if handler is None or not fresh:
                 return [Reply(notice=turn.t("general.stale_button"))]
             return await handler(turn, inp)
+        if inp.kind == "document":
+            if checklist_upload.is_checklist_file(turn, inp):
+                return await checklist_upload.on_checklist_file(turn, inp)
+            inp = Input("unsupported", update_id=inp.update_id, message_id=inp.message_id)
         return await self._screen(turn).on_input(turn, inp)
 
     async def again(self, turn: Turn) -> list[Reply]:
@@ -132,6 +136,7 @@ ROUTES = Routes(
         "township": inspect.act_township,
         "resume": inspect.act_resume,
         "year": inspect.act_year,
+        "village": inspect.act_village,
         "answer": inspect.act_answer,
         "toggle": inspect.act_toggle,
         "done": inspect.act_multi_done,
@@ -176,6 +181,7 @@ ROUTES = Routes(
     screens={
         IDLE: Screen(general.idle, general.idle_prompt),
         "pick_township": Screen(inspect.step_pick_township, inspect.again_pick_township),
+        "pick_village": Screen(inspect.step_pick_village, inspect.again_pick_village),
         "pick_year": Screen(inspect.step_pick_year, inspect.again_pick_year),
         "question": Screen(inspect.step_question, inspect.again_on_inspection),
         "confirm_answer": Screen(inspect.step_confirm_answer, inspect.again_confirm_answer),

@@ -45,6 +45,8 @@ class State(_Record):
     seq: int = 0
     step: str = IDLE
     township_id: int | None = None
+    # The village picked (pick_year): the inspection is the village's, with the village checklist.
+    village_id: int | None = None
     inspection_id: int | None = None
     question: str | None = Field(None, validation_alias=AliasChoices("question", "q"))
     # The choices ticked so far on a multiple-choice question.

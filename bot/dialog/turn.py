@@ -18,7 +18,7 @@ from bot.dialog.types import Button, Input, Reply, Who
 from bot.engine import Checklist, builtin_checklist, parse_checklist
 from bot.i18n import DEFAULT_LOCALE, normalise_locale, t
 from storage.models import Person
-from storage.queries.checklists import ensure_checklist_version, get_checklist_version
+from storage.queries.checklists import ensure_checklist_version, get_checklist_version, newest_installed
 from storage.types import utcnow
 
 STATELESS = "x"  # the prompt mark of buttons that stay valid whatever the state
@@ -34,16 +34,22 @@ class Checklists:
     never changes, so one parsed copy per process is always right)."""
 
     def __init__(self, current: Checklist | None = None) -> None:
+        # The shipped checklist: new inspections use it unless a newer version was installed.
         self.current = current or builtin_checklist()
         self._by_id: dict[int, Checklist] = {}
 
-    async def current_id(self, session: AsyncSession) -> int:
-        """The stored row of the current checklist, created on first use."""
-        row = await ensure_checklist_version(
-            session, self.current.name, self.current.version, self.current.to_data()
-        )
+    async def current_id(self, session: AsyncSession, name: str | None = None) -> int:
+        """The stored row new inspections use: the newest installed version (read from the
+        database each time, so ``archive-bot checklist install`` needs no restart), or the
+        shipped checklist when none is installed or it is newer (stored on first use).
+        ``name``: another shipped checklist than the township's (the village checklist)."""
+        shipped = self.current if name is None or name == self.current.name else builtin_checklist(name)
+        row = await newest_installed(session, shipped.name)
+        if row is None or row.version < shipped.version:
+            row = await ensure_checklist_version(session, shipped.name, shipped.version, shipped.to_data())
+            assert row.id is not None
+            self._by_id.setdefault(row.id, shipped)
         assert row.id is not None
-        self._by_id.setdefault(row.id, self.current)
         return row.id
 
     async def of(self, session: AsyncSession, version_id: int) -> Checklist:

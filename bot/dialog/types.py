@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-InputKind = Literal["text", "command", "button", "photo", "unsupported", "edit"]
+InputKind = Literal["text", "command", "button", "photo", "document", "unsupported", "edit"]
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,23 @@ class Photo:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file sent that is not a picture (an administrator's checklist workbook, say)."""
+
+    file_id: str
+    name: str
+    size: int | None = None
+    fetch: Callable[[], Awaitable[bytes]] | None = None
+
+
+@dataclass(frozen=True)
 class Input:
     kind: InputKind
     text: str = ""  # the text, or a command's arguments
     command: str = ""  # without the slash, lower case
     data: str = ""  # a button's payload
     photo: Photo | None = None
+    document: Document | None = None
     update_id: str | None = None  # the channel's id of this delivery, for deduplication
     typed: bool = False  # a button "pressed" by typing its label: no message of it to edit
     # The channel's id of the message this input came in (an "edit" is a change to that message).

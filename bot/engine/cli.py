@@ -1,5 +1,9 @@
-"""``archive-bot checklist validate FILE`` and ``archive-bot checklist show``."""
+"""``archive-bot checklist validate FILE``, ``show``, ``export --out F.xlsx`` and ``import F.xlsx``.
 
+(``install`` and ``list`` work on the database: bot/admin/checklists_cli.py.)
+"""
+
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -8,11 +12,13 @@ from rich.console import Console
 from rich.markup import escape as _escape
 from rich.table import Table
 
-from bot.i18n import t
+from bot.i18n import normalise_locale, t
 
 from .conditions import describe
+from .files import FileError, load_any, write_any
 from .loader import ChecklistError, builtin_checklist, load_checklist
 from .schema import Checklist
+from .workbook_import import WorkbookError
 
 checklist_app = typer.Typer(
     help="Checklists: validate a checklist YAML file, show the questions. / 检查清单：校验和查看。",
@@ -20,6 +26,11 @@ checklist_app = typer.Typer(
 )
 
 LocaleOption = Annotated[str, typer.Option("--locale", "-l", help="zh-CN or en")]
+HELP_LOCALE = normalise_locale(os.environ.get("BOT_LOCALE"))
+
+
+def _h(key: str) -> str:
+    return t(f"checklists.cli.help_{key}", HELP_LOCALE)
 
 
 @checklist_app.command("validate")
@@ -143,3 +154,69 @@ def show(
         Console(stderr=True, highlight=False).print(exc.message(locale), markup=False)
         raise typer.Exit(code=1) from None
     render(checklist, locale, Console(highlight=False))
+
+
+def _fail(exc: FileError, locale: str) -> typer.Exit:
+    Console(stderr=True, highlight=False, soft_wrap=True).print(exc.message(locale), markup=False)
+    return typer.Exit(code=1)
+
+
+def _write(checklist: Checklist, out: Path, locale: str) -> None:
+    try:
+        write_any(checklist, out)
+    except ValueError:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            t("checklists.cli.bad_suffix", locale, file=out), markup=False
+        )
+        raise typer.Exit(code=1) from None
+    Console(highlight=False, soft_wrap=True).print(
+        t(
+            "checklists.cli.exported",
+            locale,
+            file=out,
+            name=checklist.name,
+            version=checklist.version,
+            count=len(checklist.questions()),
+        ),
+        markup=False,
+    )
+
+
+@checklist_app.command("export", help=_h("export"))
+def export(
+    out: Annotated[Path, typer.Option("--out", "-o", help=_h("out"))],
+    file: Annotated[Path | None, typer.Option("--file", "-f", help=_h("file"))] = None,
+    name: Annotated[str, typer.Option("--name", help=_h("name"))] = "township_archive",
+    locale: LocaleOption = "zh-CN",
+) -> None:
+    try:
+        checklist = load_any(file) if file is not None else builtin_checklist(name)
+    except (ChecklistError, WorkbookError) as exc:
+        raise _fail(exc, locale) from None
+    _write(checklist, out, locale)
+
+
+@checklist_app.command("import", help=_h("import"))
+def import_(
+    file: Annotated[Path, typer.Argument(help=_h("file"))],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help=_h("out"))] = None,
+    locale: LocaleOption = "zh-CN",
+) -> None:
+    try:
+        checklist = load_any(file)
+    except (ChecklistError, WorkbookError) as exc:
+        raise _fail(exc, locale) from None
+    if out is None:
+        render(checklist, locale, Console(highlight=False, soft_wrap=True))
+        Console(highlight=False, soft_wrap=True).print(
+            t(
+                "checklist.cli.validate_ok",
+                locale,
+                name=checklist.name,
+                version=checklist.version,
+                count=len(checklist.questions()),
+            ),
+            markup=False,
+        )
+    else:
+        _write(checklist, out, locale)

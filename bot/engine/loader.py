@@ -483,6 +483,8 @@ class _Validator:
                 wanted.append(
                     (f"village_rate.{name}", getattr(facts.village_rate, name), frozenset({QType.integer}))
                 )
+        if facts.established is not None:
+            wanted.append(("established.q", facts.established.q, frozenset({QType.yesno})))
         for field, ref, types in wanted:
             if ref is None:
                 continue

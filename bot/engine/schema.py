@@ -297,11 +297,18 @@ class RateDef(_Model):
     total: StrictStr
 
 
+class EstablishedDef(_Model):
+    q: StrictStr
+
+
 class Facts(_Model):
     """Which questions the derived facts read."""
 
     filing_lag: LagDef | None = None
     village_rate: RateDef | None = None
+    # A village's checklist: the yes/no question saying the village's archives are established
+    # (the township's village establishment rate is counted from these where they exist).
+    established: EstablishedDef | None = None
 
 
 Part = Literal["found", "practice", "problems", "next"]

@@ -6,7 +6,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot.handlers.buttons import on_button
 from bot.handlers.errors import on_error
-from bot.handlers.media import on_image_file, on_other, on_photo
+from bot.handlers.media import on_document, on_image_file, on_other, on_photo
 from bot.handlers.messages import on_edited, on_text
 
 PRIVATE_MESSAGES = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
@@ -18,6 +18,7 @@ def register(app: Application) -> None:
     app.add_handler(MessageHandler(PRIVATE_EDITS & filters.TEXT, on_edited))
     app.add_handler(MessageHandler(PRIVATE_MESSAGES & filters.PHOTO, on_photo))
     app.add_handler(MessageHandler(PRIVATE_MESSAGES & filters.Document.IMAGE, on_image_file))
+    app.add_handler(MessageHandler(PRIVATE_MESSAGES & filters.Document.ALL, on_document))
     app.add_handler(
         MessageHandler(
             PRIVATE_MESSAGES

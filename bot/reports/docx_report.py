@@ -43,7 +43,16 @@ from docx.text.run import Run
 
 from bot.engine import QType
 from bot.i18n import DEFAULT_LOCALE, catalogue, normalise_locale, t
-from bot.reports.summary import Summary, TownshipYear, join_names, local_today, money, number, percent
+from bot.reports.summary import (
+    Summary,
+    TownshipYear,
+    VillageCount,
+    join_names,
+    local_today,
+    money,
+    number,
+    percent,
+)
 from storage.models import InspectionStatus
 from storage.queries.summary import InspectionRow
 
@@ -310,6 +319,10 @@ class _Writer:
             rate=percent(v.rate),
             verdict=verdict,
         )
+        if v.townships_villages:  # the villages behind these townships' rate, by name
+            lines = [self.village_line(ty, counted) for ty, counted in s.from_villages]
+            joined = t("checklists.report.line_sep", self.loc).join(lines)
+            text += t("checklists.report.from_villages", self.loc, n=v.townships_villages, lines=joined)
         if v.townships_registry:
             text += self.t(
                 "target.villages_partial", k=v.townships_reported, reported=v.reported, m=v.townships_registry
@@ -317,6 +330,25 @@ class _Writer:
         slow = s.villages_slow
         key = "target.villages_slow.some" if slow else "target.villages_slow.none"
         return text + self.t(key, target=target, names=self.names(slow), n=len(slow))
+
+    def village_line(self, ty: TownshipYear, counted: VillageCount) -> str:
+        """太平乡检查了3个村（社区）：已建档的有红旗村、新村，未建档的有东街社区。"""
+        sep = t("summary.sep", self.loc)
+        none = t("checklists.report.none", self.loc)
+        line = t(
+            "checklists.report.village_line",
+            self.loc,
+            township=ty.name,
+            inspected=counted.inspected,
+            established=sep.join(counted.established) or none,
+            not_established=sep.join(counted.not_established) or none,
+        )
+        if counted.untold:
+            line += t("checklists.report.untold", self.loc, names=sep.join(counted.untold))
+        rest = counted.total(ty.township.villages) - counted.inspected
+        if rest:
+            line += t("checklists.report.rest", self.loc, n=rest)
+        return line
 
     def problems(self) -> None:
         s = self.s

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.engine import Checklist, builtin_checklist, parse_checklist
+from bot.engine import Checklist, builtin_checklist, effective_answers, parse_checklist
 from bot.i18n import DEFAULT_LOCALE, normalise_locale, t
 from bot.reports.facts import Facts, compute_many, row, rules_digest, rules_for
 from storage.models import InspectionStatus, InspectionTeam, YearTarget
@@ -34,10 +34,12 @@ from storage.queries.summary import (
     Scope,
     Team,
     TownshipRow,
+    answers_of_inspections,
     area_tree,
     scope_root_name,
     team_of_year,
     updated_at,
+    village_inspections,
     year_rows,
 )
 from storage.queries.targets import inspection_team, year_target
@@ -155,10 +157,30 @@ class Villages:
     reported: int  # villages the submitted inspections report
     townships_reported: int
     townships_registry: int  # townships counted with the registry's villages
+    townships_villages: int = 0  # townships counted from their villages' own inspections
 
     @property
     def rate(self) -> float | None:
         return self.part / self.total if self.total else None
+
+
+@dataclass(frozen=True)
+class VillageCount:
+    """A township's villages as their own inspections of the year tell (the village
+    checklist): the villages with archives established, without, and those whose answer does
+    not say."""
+
+    established: list[str] = field(default_factory=list)
+    not_established: list[str] = field(default_factory=list)
+    untold: list[str] = field(default_factory=list)
+
+    @property
+    def inspected(self) -> int:
+        return len(self.established) + len(self.not_established) + len(self.untold)
+
+    def total(self, registry: int) -> int:
+        """The township's villages: the registry's count (never fewer than were inspected)."""
+        return max(registry, self.inspected)
 
 
 @dataclass
@@ -172,6 +194,9 @@ class Summary:
     team: InspectionTeam | None = None
     period: Team = field(default_factory=Team)
     areas: dict[int, tuple[str, int | None]] = field(default_factory=dict)  # id → (name, parent)
+    # Townships (by id) whose villages were inspected this year: their village rate comes from
+    # these, not from the township checklist's answer.
+    by_villages: dict[int, VillageCount] = field(default_factory=dict)
     _groups: dict[str, list[TownshipYear]] = field(default_factory=dict, repr=False)
 
     # Who is where ----------------------------------------------------------------------
@@ -182,7 +207,7 @@ class Summary:
 
     @cached_property
     def _tally(self) -> _Tally:
-        return _tally(self.townships, self.village_keys)
+        return _tally(self.townships, self.village_keys, self.by_villages)
 
     @property
     def by_status(self) -> dict[str, list[TownshipYear]]:
@@ -271,6 +296,10 @@ class Summary:
         return rate is not None and rate >= self.target.village_target - 1e-9
 
     def village_rate_of(self, ty: TownshipYear) -> float | None:
+        counted = self.by_villages.get(ty.township.id)
+        if counted is not None:
+            villages = counted.total(ty.township.villages)
+            return len(counted.established) / villages if villages else None
         keys = self.village_keys
         if keys is None:
             return None
@@ -283,7 +312,17 @@ class Summary:
     def villages_slow(self) -> list[TownshipYear]:
         """Inspected townships whose own village establishment rate is below the target."""
         target = self.target.village_target - 1e-9
-        return [ty for ty in self.counted if (r := self.village_rate_of(ty)) is not None and r < target]
+        judged = [ty for ty in self.townships if ty.counted or ty.township.id in self.by_villages]
+        return [ty for ty in judged if (r := self.village_rate_of(ty)) is not None and r < target]
+
+    @property
+    def from_villages(self) -> list[tuple[TownshipYear, VillageCount]]:
+        """The townships whose village rate comes from their villages' inspections."""
+        return [
+            (ty, self.by_villages[ty.township.id])
+            for ty in self.townships
+            if ty.township.id in self.by_villages
+        ]
 
     # Numbers of a group ----------------------------------------------------------------
 
@@ -314,14 +353,27 @@ class _Tally:
     villages: Villages
 
 
-def _tally(townships: Sequence[TownshipYear], village_keys: tuple[str, str] | None) -> _Tally:
+def _tally(
+    townships: Sequence[TownshipYear],
+    village_keys: tuple[str, str] | None,
+    by_villages: Mapping[int, VillageCount] | None = None,
+) -> _Tally:
     """Who is where and the villages, in one pass over the townships (tens of thousands:
-    each further pass costs as much again)."""
+    each further pass costs as much again). A township whose villages were inspected counts
+    their answers: the established ones among the registry's villages."""
     by_status: dict[str, list[TownshipYear]] = {s: [] for s in STATUSES}
     part_key, total_key = village_keys or ("", "")
-    part = total = reported = from_answers = 0
+    part = total = reported = from_answers = from_villages = 0
+    by_villages = by_villages or {}
     for ty in townships:
         ins = ty.inspection
+        counted = by_villages.get(ty.township.id) if by_villages else None
+        if counted is not None:
+            by_status.setdefault(ins.status if ins is not None else NOT_INSPECTED, []).append(ty)
+            total += counted.total(ty.township.villages)
+            part += len(counted.established)
+            from_villages += 1
+            continue
         if ins is None:
             by_status[NOT_INSPECTED].append(ty)
             total += ty.township.villages
@@ -338,7 +390,8 @@ def _tally(townships: Sequence[TownshipYear], village_keys: tuple[str, str] | No
             from_answers += 1
         else:
             total += ty.township.villages
-    villages = Villages(part, total, reported, from_answers, len(townships) - from_answers)
+    registry = len(townships) - from_answers - from_villages
+    villages = Villages(part, total, reported, from_answers, registry, from_villages)
     return _Tally(by_status, villages)
 
 
@@ -391,7 +444,34 @@ async def build_summary(
         team=await inspection_team(session, year) if with_team else None,
         period=await team_of_year(session, scope, year) if with_team else Team(),
         areas=await area_tree(session) if with_areas else {},
+        by_villages=await _village_counts(session, scope, year, checklists),
     )
+
+
+async def _village_counts(
+    session: AsyncSession, scope: Scope, year: int, checklists: Checklists
+) -> dict[int, VillageCount]:
+    """Per township, its villages' submitted inspections of the year, each read by its own
+    checklist version (the question its ``facts.established`` names)."""
+    rows = await village_inspections(session, scope, year)
+    if not rows:
+        return {}
+    answers = await answers_of_inspections(session, [r.inspection_id for r in rows])
+    out: dict[int, VillageCount] = {}
+    for r in rows:
+        checklist = await checklists(session, r.checklist_version_id)
+        spec = checklist.facts.established
+        value = (
+            effective_answers(checklist, answers.get(r.inspection_id, {}), year).get(spec.q) if spec else None
+        )
+        counted = out.setdefault(r.township_id, VillageCount())
+        if value is True:
+            counted.established.append(r.village)
+        elif value is False:
+            counted.not_established.append(r.village)
+        else:
+            counted.untold.append(r.village)
+    return out
 
 
 def _townships(

@@ -64,5 +64,8 @@ async def history(
 
 async def inspections_of(session: AsyncSession, township_id: int) -> list[Inspection]:
     """The township's inspections, latest year first."""
-    stmt = sm_select(Inspection).where(Inspection.township_id == township_id)
+    stmt = sm_select(Inspection).where(
+        Inspection.township_id == township_id,
+        col(Inspection.village_id).is_(None),  # the township's own, not its villages'
+    )
     return list((await session.exec(stmt.order_by(col(Inspection.year).desc()))).all())

@@ -33,16 +33,31 @@ from storage.types import utcnow
 _a, _h, _i = table(Answer), table(AnswerChange), table(Inspection)
 
 
-async def find_inspection(session: AsyncSession, township_id: int, year: int) -> Inspection | None:
-    stmt = select(Inspection).where(Inspection.township_id == township_id, Inspection.year == year)
+async def find_inspection(
+    session: AsyncSession, township_id: int, year: int, village_id: int | None = None
+) -> Inspection | None:
+    """The township's own inspection of ``year`` (or, with ``village_id``, that village's)."""
+    stmt = select(Inspection).where(
+        Inspection.township_id == township_id, Inspection.year == year, _of_village(village_id)
+    )
     return (await session.exec(stmt)).first()
 
 
+def _of_village(village_id: int | None) -> Any:
+    return col(Inspection.village_id).is_(None) if village_id is None else Inspection.village_id == village_id
+
+
 async def start_inspection(
-    session: AsyncSession, township_id: int, year: int, checklist_version_id: int, inspector_id: int
+    session: AsyncSession,
+    township_id: int,
+    year: int,
+    checklist_version_id: int,
+    inspector_id: int,
+    village_id: int | None = None,
 ) -> Inspection:
     inspection = Inspection(
         township_id=township_id,
+        village_id=village_id,
         year=year,
         checklist_version_id=checklist_version_id,
         inspector_id=inspector_id,
@@ -71,6 +86,8 @@ async def unfinished_of(session: AsyncSession, person_id: int, township_ids: lis
         .where(
             Inspection.inspector_id == person_id,
             col(Inspection.township_id).in_(township_ids),
+            _of_village(None),  # the townships' own inspections: a village's is resumed from its township
+            col(Inspection.village_id).is_(None),
             col(Inspection.status).in_([InspectionStatus.draft, InspectionStatus.returned]),
         )
         .order_by(col(Inspection.updated_at).desc())
@@ -261,12 +278,15 @@ async def answered_by_message(session: AsyncSession, person_id: int, source: str
     return (row[0], row[1]) if row is not None else None
 
 
-async def previous_submitted(session: AsyncSession, township_id: int, year: int) -> int | None:
-    """The township's latest submitted inspection before ``year``, if any."""
+async def previous_submitted(
+    session: AsyncSession, township_id: int, year: int, village_id: int | None = None
+) -> int | None:
+    """The township's (or the village's) latest submitted inspection before ``year``, if any."""
     stmt = (
         select(Inspection.id)
         .where(
             Inspection.township_id == township_id,
+            _of_village(village_id),
             Inspection.year < year,
             Inspection.status == InspectionStatus.submitted,
         )

@@ -32,7 +32,9 @@ async def township_states(
     conn = await session.connection()
     stmt = (
         select(t.c.id, t.c.name, t.c.area_id, t.c.villages, i.c.id.label("inspection_id"), i.c.status)
-        .select_from(t.outerjoin(i, and_(i.c.township_id == t.c.id, i.c.year == year)))
+        .select_from(
+            t.outerjoin(i, and_(i.c.township_id == t.c.id, i.c.year == year, i.c.village_id.is_(None)))
+        )
         .order_by(t.c.area_id, t.c.id)
     )
     if township_ids is not None:

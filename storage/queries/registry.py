@@ -11,7 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Area, Assignment, DialogState, Identity, Invite, Person, Township, table
+from storage.models import Area, Assignment, DialogState, Identity, Invite, Person, Township, Village, table
 from storage.types import utcnow
 
 T = TypeVar("T")
@@ -94,6 +94,8 @@ class RegistryRow(Protocol):
     def villages(self) -> int: ...
     @property
     def city(self) -> str | None: ...
+    @property
+    def village_names(self) -> tuple[str, ...]: ...
 
 
 @dataclass
@@ -102,6 +104,7 @@ class ImportResult:
     added: int = 0
     updated: list[tuple[str, str, int, int]] = field(default_factory=list)  # area, township, old, new
     unchanged: int = 0
+    villages_added: int = 0  # villages named in the file that the registry did not have
     # Rows whose county already belongs to another city: (line, county, city in file, city on record)
     conflicts: list[tuple[int, str, str, str]] = field(default_factory=list)
 
@@ -191,7 +194,57 @@ async def import_townships(
         await conn.execute(change, list(batch))
         if progress is not None:
             progress(len(batch))
+    named = [row for row in rows if row.village_names]
+    if named:
+        result.villages_added = await _add_villages(session, named, {a: areas[a].id for a in wanted_city})
     return result
+
+
+async def _add_villages(
+    session: AsyncSession, rows: Sequence[RegistryRow], area_ids: dict[str, int | None]
+) -> int:
+    """Add the villages the rows name that their township does not have yet (none is removed:
+    a village's inspections keep pointing at it)."""
+    t, v = table(Township), table(Village)
+    conn = await session.connection()
+    ids: dict[tuple[int, str], int] = {}
+    for chunk in _chunks(sorted({i for i in area_ids.values() if i is not None}), CHUNK):
+        query = sa_select(t.c.id, t.c.area_id, t.c.name).where(t.c.area_id.in_(chunk))
+        for tid, aid, name in (await conn.execute(query)).all():
+            ids[(aid, name)] = tid
+    township_ids = sorted({ids[(area_ids[r.area], r.township)] for r in rows if area_ids[r.area] is not None})  # type: ignore[index]
+    have: set[tuple[int, str]] = set()
+    for chunk in _chunks(township_ids, CHUNK):
+        query = sa_select(v.c.township_id, v.c.name).where(v.c.township_id.in_(chunk))
+        have.update((tid, name) for tid, name in (await conn.execute(query)).all())
+    new = []
+    for row in rows:
+        tid = ids[(area_ids[row.area], row.township)]  # type: ignore[index]
+        for name in row.village_names:
+            if (tid, name) not in have:
+                have.add((tid, name))
+                new.append({"township_id": tid, "name": name})
+    for batch in _chunks(new, CHUNK):
+        await conn.execute(insert(v), list(batch))
+    return len(new)
+
+
+async def villages_of(session: AsyncSession, township_id: int) -> list[Village]:
+    """The township's villages in the registry, in the order they were added."""
+    stmt = select(Village).where(Village.township_id == township_id).order_by(col(Village.id))
+    return list((await session.exec(stmt)).all())
+
+
+async def village_by_id(session: AsyncSession, village_id: int) -> Village | None:
+    return await session.get(Village, village_id)
+
+
+async def add_village(session: AsyncSession, township: Township, name: str) -> Village:
+    assert township.id is not None
+    village = Village(township_id=township.id, name=name)
+    session.add(village)
+    await session.flush()
+    return village
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

@@ -38,6 +38,7 @@ from storage.models import (
     Role,
     StatusChange,
     Township,
+    Village,
     table,
 )
 from storage.queries.people import area_and_below
@@ -136,7 +137,7 @@ async def year_rows(session: AsyncSession, scope: Scope, year: int) -> Sequence[
     submitted = and_(f.c.inspection_id == i.c.id, i.c.status == "submitted")
     source = (
         t.join(table(Area), table(Area).c.id == t.c.area_id)
-        .outerjoin(i, and_(i.c.township_id == t.c.id, i.c.year == year))
+        .outerjoin(i, and_(i.c.township_id == t.c.id, i.c.year == year, i.c.village_id.is_(None)))
         .outerjoin(f, submitted)
     )
     stmt = select(
@@ -283,7 +284,7 @@ async def inspections_of_township(session: AsyncSession, township_id: int) -> li
     stmt = (
         select(*_inspection_columns())
         .select_from(i.outerjoin(p, p.c.id == i.c.inspector_id))
-        .where(i.c.township_id == township_id)
+        .where(i.c.township_id == township_id, i.c.village_id.is_(None))
         .order_by(i.c.year.desc())
     )
     return [InspectionRow(*r) for r in await (await session.connection()).execute(stmt)]
@@ -295,7 +296,7 @@ async def inspections_in_year(session: AsyncSession, scope: Scope, year: int) ->
     stmt = (
         select(*_inspection_columns())
         .select_from(i.join(t, t.c.id == i.c.township_id).outerjoin(p, p.c.id == i.c.inspector_id))
-        .where(i.c.year == year)
+        .where(i.c.year == year, i.c.village_id.is_(None))
         .order_by(*_registry_order())
     )
     stmt = _in_scope(stmt, scope, t)
@@ -331,6 +332,27 @@ async def team_of_year(session: AsyncSession, scope: Scope, year: int) -> Team:
 
 
 # Answers and their history, for the export -------------------------------------------------
+
+
+class VillageInspectionRow(NamedTuple):
+    inspection_id: int
+    township_id: int
+    village: str
+    checklist_version_id: int
+
+
+async def village_inspections(session: AsyncSession, scope: Scope, year: int) -> list[VillageInspectionRow]:
+    """The year's submitted village inspections of the townships in scope, villages in the
+    registry's order."""
+    i, t, v = table(Inspection), table(Township), table(Village)
+    stmt = (
+        select(i.c.id, i.c.township_id, v.c.name, i.c.checklist_version_id)
+        .select_from(i.join(v, v.c.id == i.c.village_id).join(t, t.c.id == i.c.township_id))
+        .where(i.c.year == year, i.c.status == "submitted")
+        .order_by(t.c.id, v.c.id)
+    )
+    stmt = _in_scope(stmt, scope, t)
+    return [VillageInspectionRow(*r) for r in await (await session.connection()).execute(stmt)]
 
 
 async def answers_of_inspections(
