@@ -144,3 +144,22 @@ async def test_the_township_rate_comes_from_its_villages(sessions: SessionMaker,
     line = "太平乡检查了2个村（社区），已建档的有红旗村，未建档的有新村，其余1个村（社区）尚无检查记录"
     assert line in text
     assert "其中已提交检查记录的1个乡镇报告村（社区）12个" in text
+
+
+async def test_a_village_inspection_is_continued_from_inspect(sessions: SessionMaker, tmp_path: Path) -> None:
+    ids = await seed(sessions)
+    await service.import_townships(sessions, registry_file(tmp_path / "名录.csv"))
+    dialog = make_dialog(sessions, tmp_path)
+    c = Chat(dialog, Who("test", "100", "李督查"))
+    await c.say("/inspect")
+    await c.press("太平乡")
+    await c.press("红旗村")
+    await c.press("本年度")
+    await c.say("是")
+    where = (await state_of(sessions, ids["inspector"])).get("question")
+    await c.say("/cancel")
+    await c.say("/inspect")
+    assert c.labels()[0] == f"▶ 继续：太平乡红旗村 {dialog.now_year()} 年度", (c.labels(), c.text)
+    await c.press("▶ 继续")
+    assert "继续上次的检查：太平乡红旗村" in c.text and "已答 1 题" in c.text
+    assert (await state_of(sessions, ids["inspector"])).get("question") == where

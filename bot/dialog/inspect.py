@@ -47,8 +47,7 @@ async def cmd_inspect(turn: Turn, inp: Input) -> list[Reply]:
         return [Reply(turn.t("inspect.no_townships"))]
     if inp.text.strip():
         return await _pick_by_name(turn, townships, inp.text)
-    assert turn.person.id is not None
-    unfinished = await q_insp.unfinished_of(turn.session, turn.person.id, [t.id for t in townships if t.id])
+    unfinished = await _unfinished(turn, townships)
     if len(townships) == 1 and not unfinished:  # nothing to choose
         return await _after_township(turn, townships[0])
     return _township_prompt(turn, townships, unfinished=unfinished)
@@ -71,11 +70,24 @@ async def _pick_by_name(turn: Turn, townships: list[Township], text: str) -> lis
     return _township_prompt(turn, found)
 
 
+async def _unfinished(turn: Turn, townships: list[Township]) -> list[tuple[int, str]]:
+    """(inspection id, button label) of the person's unfinished inspections, newest first."""
+    assert turn.person.id is not None
+    by_id = {t.id: t for t in townships if t.id is not None}
+    found = await q_insp.unfinished_of(turn.session, turn.person.id, list(by_id))
+    shown = []
+    for i in found[:MAX_RESUME_BUTTONS]:
+        village = await village_by_id(turn.session, i.village_id) if i.village_id is not None else None
+        place = place_name(turn, by_id[i.township_id], village)
+        shown.append((i.id or 0, turn.t("inspect.continue", township=place, year=i.year)))
+    return shown
+
+
 def _township_prompt(
     turn: Turn,
     townships: list[Township],
     note: str | None = None,
-    unfinished: Sequence[Inspection] = (),
+    unfinished: Sequence[tuple[int, str]] = (),
 ) -> list[Reply]:
     """The townships to choose from; the person's unfinished inspections first, one tap from
     the question where they left off."""
@@ -86,11 +98,7 @@ def _township_prompt(
         text += "\n" + turn.t("inspect.more_townships", total=len(townships), shown=len(shown))
     if note:
         text = note + "\n" + text
-    names = {t.id: t.name for t in townships}
-    resume = [
-        [turn.button(turn.t("inspect.continue", township=names[i.township_id], year=i.year), "resume", i.id)]
-        for i in unfinished[:MAX_RESUME_BUTTONS]
-    ]
+    resume = [[turn.button(label, "resume", inspection_id)] for inspection_id, label in unfinished]
     buttons = [turn.button(t.name, "township", t.id) for t in shown]
     return [Reply(text, [*resume, *render.pairs(buttons)])]
 
@@ -100,6 +108,8 @@ async def act_resume(turn: Turn, inp: Input) -> list[Reply]:
     if found is None:
         return [Reply(notice=turn.t("access.township_denied"))]
     inspection, township = found
+    # As if the township, the village (if it is a village's) and the year had been picked.
+    turn.go("pick_year", township_id=township.id, village_id=inspection.village_id)
     return await _open(turn, township.id or 0, inspection.year)
 
 

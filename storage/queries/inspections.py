@@ -77,8 +77,8 @@ class Stored:
 
 
 async def unfinished_of(session: AsyncSession, person_id: int, township_ids: list[int]) -> list[Inspection]:
-    """The person's own inspections not yet submitted (drafts, and returned ones) among these
-    townships, the latest touched first: what /inspect offers to continue."""
+    """The person's own inspections not yet submitted (drafts, and returned ones) of these
+    townships and their villages, the latest touched first: what /inspect offers to continue."""
     if not township_ids:
         return []
     stmt = (
@@ -86,8 +86,6 @@ async def unfinished_of(session: AsyncSession, person_id: int, township_ids: lis
         .where(
             Inspection.inspector_id == person_id,
             col(Inspection.township_id).in_(township_ids),
-            _of_village(None),  # the townships' own inspections: a village's is resumed from its township
-            col(Inspection.village_id).is_(None),
             col(Inspection.status).in_([InspectionStatus.draft, InspectionStatus.returned]),
         )
         .order_by(col(Inspection.updated_at).desc())
