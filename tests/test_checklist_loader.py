@@ -458,7 +458,7 @@ runner = CliRunner()
 def test_cli_validate_ok() -> None:
     result = runner.invoke(checklist_app, ["validate", str(builtin_path())])
     assert result.exit_code == 0, result.output
-    assert "OK: township_archive v3" in result.output and "33" in result.output
+    assert "校验通过：township_archive 第 3 版" in result.output and "33" in result.output
 
 
 def test_cli_validate_bad(tmp_path: Path) -> None:

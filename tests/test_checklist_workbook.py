@@ -243,7 +243,7 @@ def test_cli_export_import_and_refusal(tmp_path: Path) -> None:
     result = runner.invoke(app, ["checklist", "import", str(out), "--out", str(tmp_path / "c.yaml")])
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["checklist", "validate", str(tmp_path / "c.yaml")])
-    assert result.exit_code == 0 and "OK" in result.output
+    assert result.exit_code == 0 and "校验通过" in result.output
     broken = hand_written(tmp_path / "bad.xlsx", survey=[["note", "n", "说明"]])
     result = runner.invoke(app, ["checklist", "import", str(broken)])
     assert result.exit_code == 1 and "不认识的题型「note」" in result.output

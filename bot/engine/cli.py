@@ -20,12 +20,6 @@ from .loader import ChecklistError, builtin_checklist, load_checklist
 from .schema import Checklist
 from .workbook_import import WorkbookError
 
-checklist_app = typer.Typer(
-    help="Checklists: validate a checklist YAML file, show the questions. / 检查清单：校验和查看。",
-    no_args_is_help=True,
-)
-
-LocaleOption = Annotated[str, typer.Option("--locale", "-l", help="zh-CN or en")]
 HELP_LOCALE = normalise_locale(os.environ.get("BOT_LOCALE"))
 
 
@@ -33,12 +27,15 @@ def _h(key: str) -> str:
     return t(f"checklists.cli.help_{key}", HELP_LOCALE)
 
 
-@checklist_app.command("validate")
+checklist_app = typer.Typer(help=t("cli.help.checklist", HELP_LOCALE), no_args_is_help=True)
+LocaleOption = Annotated[str, typer.Option("--locale", "-l", help=_h("locale"))]
+
+
+@checklist_app.command("validate", help=_h("validate"))
 def validate(
-    file: Annotated[Path, typer.Argument(help="The checklist YAML file.")],
-    locale: LocaleOption = "zh-CN",
+    file: Annotated[Path, typer.Argument(help=_h("validate_file"))],
+    locale: LocaleOption = HELP_LOCALE,
 ) -> None:
-    """Validate a checklist YAML file: prints OK or every fault, exit code 1 if bad."""
     console = Console(highlight=False)
     try:
         checklist = load_checklist(file)
@@ -140,14 +137,11 @@ def render(checklist: Checklist, locale: str, console: Console) -> None:
         console.print(table)
 
 
-@checklist_app.command("show")
+@checklist_app.command("show", help=_h("show"))
 def show(
-    locale: LocaleOption = "zh-CN",
-    file: Annotated[
-        Path | None, typer.Option("--file", "-f", help="A checklist YAML file (default: the shipped one).")
-    ] = None,
+    locale: LocaleOption = HELP_LOCALE,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help=_h("show_file"))] = None,
 ) -> None:
-    """Print the checklist: sections and questions with type, required, choices, when."""
     try:
         checklist = load_checklist(file) if file is not None else builtin_checklist()
     except ChecklistError as exc:
@@ -187,7 +181,7 @@ def export(
     out: Annotated[Path, typer.Option("--out", "-o", help=_h("out"))],
     file: Annotated[Path | None, typer.Option("--file", "-f", help=_h("file"))] = None,
     name: Annotated[str, typer.Option("--name", help=_h("name"))] = "township_archive",
-    locale: LocaleOption = "zh-CN",
+    locale: LocaleOption = HELP_LOCALE,
 ) -> None:
     try:
         checklist = load_any(file) if file is not None else builtin_checklist(name)
@@ -200,7 +194,7 @@ def export(
 def import_(
     file: Annotated[Path, typer.Argument(help=_h("file"))],
     out: Annotated[Path | None, typer.Option("--out", "-o", help=_h("out"))] = None,
-    locale: LocaleOption = "zh-CN",
+    locale: LocaleOption = HELP_LOCALE,
 ) -> None:
     try:
         checklist = load_any(file)
