@@ -272,7 +272,9 @@ async def seed(db_url: str, users: list[int], inspections: int) -> None:
     async with transaction(make_sessionmaker(engine)) as s:
         area = await get_or_create_area(s, "压测县")
         for user in users:
-            townships = [await upsert_township(s, area, township(user, n), 10) for n in range(inspections)]
+            # The registry's village count as the answers give it: no "are you sure?" on the way.
+            villages = TYPED["villages_total"][1]
+            townships = [await upsert_township(s, area, township(user, n), villages) for n in range(inspections)]
             await add_person(
                 s,
                 f"督查员{user}",
