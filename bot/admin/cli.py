@@ -58,11 +58,16 @@ def _run(work: Callable[[SessionMaker], Awaitable[T]]) -> tuple[T, Settings]:
 
 
 def _role(value: str) -> str:
-    aliases = {"管理员": Role.admin, "督查室": Role.supervisor, "督查员": Role.inspector}
+    aliases = {
+        "管理员": Role.admin,
+        "督查室": Role.supervisor,
+        "督查员": Role.inspector,
+        "乡镇联系人": Role.contact,
+    }
     return str(aliases.get(value.strip(), value.strip().lower()))
 
 
-ROLE_HELP = "admin | supervisor | inspector（管理员 / 督查室 / 督查员）"
+ROLE_HELP = "admin | supervisor | inspector | contact（管理员 / 督查室 / 督查员 / 乡镇联系人）"
 TOWNSHIP_HELP = "乡镇名称；同名时写「县/乡镇」。Repeat for several."
 
 

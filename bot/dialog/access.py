@@ -20,6 +20,8 @@ MAX_PICK_BUTTONS = 24
 
 
 def role_name(turn: Turn, role: str) -> str:
+    if role == Role.contact:
+        return turn.t("rectification.role")
     return turn.t(f"people.role.{role}") if role in ROLES else role
 
 
@@ -69,6 +71,10 @@ async def cmd_start(turn: Turn, inp: Input) -> list[Reply]:
 def role_help(turn: Turn) -> str:
     """The commands the person's role adds to the general help."""
     lines = []
+    if turn.person.role == Role.contact:
+        return turn.t("rectification.help_contact")
+    if turn.person.role == Role.inspector:
+        lines.append(turn.t("rectification.help_inspector"))
     if is_staff(turn.person):
         lines.append(turn.t("people.help_supervisor"))
     if turn.person.role == Role.admin:
@@ -77,6 +83,8 @@ def role_help(turn: Turn) -> str:
 
 
 def help_text(turn: Turn) -> str:
+    if turn.person.role == Role.contact:  # none of the inspection's commands are theirs
+        return role_help(turn)
     return "\n".join(part for part in (turn.t("general.help"), role_help(turn)) if part)
 
 

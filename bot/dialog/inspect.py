@@ -9,7 +9,7 @@ import asyncio
 import re
 from typing import Any
 
-from bot.dialog import render, returns
+from bot.dialog import items, render, returns
 from bot.dialog.current import Current, current, load
 from bot.dialog.turn import Conflict, Turn, argument, int_argument
 from bot.dialog.types import Input, Reply
@@ -148,7 +148,11 @@ async def _open(turn: Turn, township_id: int, year: int) -> list[Reply]:
         assert turn.person.id is not None
         inspection = await q_insp.start_inspection(session, township_id, year, version_id, turn.person.id)
         prefix = turn.t("inspect.started", township=township.name, year=year)
-        return await _next(turn, await _opened(turn, inspection), prefix=prefix)
+        cur = await _opened(turn, inspection)
+        still_open = await items.open_before(turn, township_id, year)  # 上次发现：… — 现在是否已整改？
+        if still_open:
+            prefix += "\n" + items.opening_note(turn, cur.checklist, still_open)
+        return await _next(turn, cur, prefix=prefix)
     cur = await _opened(turn, inspection)
     if inspection.status == InspectionStatus.submitted:
         if not _may_reopen(turn, inspection):
@@ -633,8 +637,13 @@ async def act_submit(turn: Turn, inp: Input) -> list[Reply]:
     if not await q_insp.submit(turn.session, cur.inspection, turn.person.id):
         return [Reply(turn.t("inspect.changed_meanwhile"), edit=True)]
     await keep_submitted(turn.session, cur.inspection, cur.checklist)  # the report's facts, now
+    rectification = await items.after_submit(turn, cur)  # in the same transaction as the submit
     done = turn.t("review.submitted", township=cur.township.name, year=cur.inspection.year)
-    return [Reply(done, edit=True), *await returns.after_submit(turn, cur.inspection, cur.township, was)]
+    return [
+        Reply(done, edit=True),
+        *rectification,
+        *await returns.after_submit(turn, cur.inspection, cur.township, was),
+    ]
 
 
 async def act_edit(turn: Turn, inp: Input) -> list[Reply]:

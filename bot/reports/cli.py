@@ -9,14 +9,16 @@ import typer
 from rich.console import Console
 from sqlalchemy import select
 
+from bot.cli_support import HELP_LOCALE
 from bot.config import Settings, SettingsError, load_settings
+from bot.i18n import t
 from bot.reports.team_cli import team_app
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Area, table
 from storage.queries.people import area_and_below
 from storage.queries.summary import Scope
 
-__all__ = ["export", "report", "team_app"]
+__all__ = ["export", "report", "report_app", "team_app"]
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -93,13 +95,23 @@ async def _export(settings: Settings, year: int | None, out: Path, area: str | N
     return year, sum(1 for r in data.rows if r.inspection is not None)
 
 
+report_app = typer.Typer(no_args_is_help=False)
+
+
+@report_app.callback(invoke_without_command=True)
 def report(
-    out: Path = typer.Option(..., "--out", help="The Word file to write (.docx)."),
+    ctx: typer.Context,
+    out: Path = typer.Option(None, "--out", help="The Word file to write (.docx)."),
     year: int = YEAR,
     area: str = AREA,
     pdf: Path = typer.Option(None, "--pdf", help="Also write the same report as a PDF here."),
 ) -> None:
     """Write the year's supervision report (督查情况汇报) as a Word document (and a PDF)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if out is None:
+        err.print("[red]Missing option '--out'.[/red]", highlight=False)
+        raise typer.Exit(2)
     year, total = asyncio.run(_report(_settings(), year, out, area, pdf))
     typer.echo(f"Report {year} ({total} townships): {out}" + (f", {pdf}" if pdf else ""))
 
@@ -112,3 +124,45 @@ def export(
     """Export the year's inspections, answers and answer history as an Excel workbook."""
     year, rows = asyncio.run(_export(_settings(), year, out, area))
     typer.echo(f"Export {year} ({rows} inspections): {out}")
+
+
+def _h(key: str) -> str:
+    return t(key, HELP_LOCALE)
+
+
+async def _notice(settings: Settings, township: str, year: int | None, out: Path) -> tuple[str, int] | None:
+    from bot.engine import builtin_checklist
+    from bot.reports.notice_docx import write_notice
+    from bot.reports.summary import local_today
+    from storage.queries.registry import townships_named
+
+    engine = make_engine(settings.db_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            today = local_today(settings.tz)
+            year = year or today.year
+            found = [tw for tw, _area in await townships_named(session, township)]
+            if len(found) != 1:
+                key = "rectification.cli.no_township" if not found else "rectification.cli.ambiguous"
+                err.print(f"[red]{t(key, settings.bot_locale, township=township)}[/red]", highlight=False)
+                raise typer.Exit(1)
+            written = await write_notice(
+                session, found[0].id or 0, year, out, settings.bot_locale, builtin_checklist(), today
+            )
+    finally:
+        await engine.dispose()
+    return (found[0].name, year) if written is not None else None
+
+
+@report_app.command("notice", help=_h("rectification.cli.notice_help"))
+def notice(
+    township: str = typer.Option(..., "--township", help=_h("rectification.cli.township_help")),
+    year: int = YEAR,
+    out: Path = typer.Option(..., "--out", help=_h("rectification.cli.out_help")),
+) -> None:
+    locale = _settings().bot_locale
+    done = asyncio.run(_notice(_settings(), township, year, out))
+    if done is None:
+        err.print(f"[red]{t('rectification.cli.no_items', locale, township=township)}[/red]", highlight=False)
+        raise typer.Exit(1)
+    typer.echo(t("rectification.cli.written", locale, township=done[0], year=done[1], out=str(out)))

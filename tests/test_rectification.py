@@ -1,0 +1,259 @@
+"""Rectification items: opened at submit from the checklist's rectify findings, kept across a
+return and resubmit, closed by answers that show the problem gone; the township contact
+reports one done with a photo, the inspector sends it back with a reason, then accepts it;
+only the township's own people may act on an item."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docx import Document
+from sqlmodel import select
+
+from bot.dialog import Input, Reply, Who
+from storage.db import SessionMaker, transaction
+from storage.models import ItemEvent, ItemStatus, RectificationItem, Role, Township
+from storage.queries.registry import add_person
+from tests.dialog_driver import Chat
+from tests.people_world import World, build_world
+from tests.test_dialog import TYPED
+
+CONTACT = "600"  # 太平乡's contact
+OTHER_CONTACT = "700"  # 新华乡's contact
+YEAR_BUTTON = "本年度"
+
+
+@pytest.fixture
+async def world(sessions: SessionMaker, tmp_path: Path) -> World:
+    w = await build_world(sessions, tmp_path, inspections=False)
+    async with transaction(sessions) as s:
+        taiping = await s.get(Township, w.ids["taiping"])
+        xinhua = await s.get(Township, w.ids["xinhua"])
+        contact = await add_person(
+            s, "周档案员", Role.contact, identities=[("test", CONTACT)], contact_of=taiping
+        )
+        other = await add_person(
+            s, "吴档案员", Role.contact, identities=[("test", OTHER_CONTACT)], contact_of=xinhua
+        )
+        w.ids.update(contact=contact.id, other_contact=other.id)
+    return w
+
+
+def chat(world: World, external_id: str) -> Chat:
+    return Chat(world.dialog, Who("test", external_id, "someone"))
+
+
+async def answer_all(world: World, c: Chat, typed: dict[str, tuple[str, Any]] = TYPED) -> None:
+    from storage.queries.dialog_state import load_state
+
+    for _ in range(60):
+        async with world.sessions() as s:
+            state, _ = await load_state(s, world.ids["inspector"])
+        if state.get("step") != "question":
+            return
+        key = state["question"]
+        if key == "photos":
+            await c.photo(b"\xff\xd8jpeg", "ph1")
+            await c.press("完成")
+        else:
+            await c.say(typed[key][0])
+    raise AssertionError("the dialog loops")
+
+
+async def inspect_and_submit(world: World, c: Chat, typed: dict[str, tuple[str, Any]] = TYPED) -> None:
+    await c.say("/inspect")
+    await c.press("太平乡")
+    await c.press(YEAR_BUTTON)
+    await answer_all(world, c, typed)
+    await c.press("提交")
+
+
+async def items(world: World) -> dict[str, RectificationItem]:
+    async with world.sessions() as s:
+        return {i.finding: i for i in (await s.exec(select(RectificationItem))).all()}
+
+
+async def events(world: World, item_id: int) -> list[str]:
+    async with world.sessions() as s:
+        rows = (
+            await s.exec(select(ItemEvent).where(ItemEvent.item_id == item_id).order_by(ItemEvent.id))
+        ).all()
+        return [e.action for e in rows]
+
+
+def notes_to(c: Chat, external_id: str) -> list[Reply]:
+    return [r for r in c.notes if r.to == ("test", external_id)]
+
+
+async def press_data(c: Chat, data: str) -> list[Reply]:
+    return await c.send(Input("button", data=data))
+
+
+def button(reply: Reply, label: str) -> str:
+    return next(b.data for row in reply.buttons for b in row if label in b.label)
+
+
+async def test_submit_opens_items_and_the_contact_gets_the_notice(world: World) -> None:
+    inspector = chat(world, "100")
+    await inspect_and_submit(world, inspector)
+    assert "已提交" in inspector.text and "新开 2 项" in inspector.text and "周档案员" in inspector.text
+    found = await items(world)
+    assert set(found) == {"missing_protections", "filing_lagging"}
+    lag = found["filing_lagging"]
+    assert lag.status == ItemStatus.open and lag.due.isoformat() == f"{world.year}-12-31"
+    assert lag.evidence == {"filed_up_to": 2006} and lag.opened_by == world.ids["inspector"]
+    [note] = notes_to(inspector, CONTACT)
+    assert (
+        "【整改通知】太平乡" in note.text
+        and "八防措施不全" in note.text
+        and "档案整理滞后三年及以上" in note.text
+    )
+    assert "归档到：2006" in note.text or "2006" in note.text
+    labels = [b.label for row in note.buttons for b in row]
+    assert "✔ 已整改 1" in labels and "？请求指导 2" in labels and "📄 整改通知书" in labels
+    assert not notes_to(inspector, OTHER_CONTACT)  # nobody of another township hears of it
+    assert await events(world, lag.id or 0) == ["opened"]
+
+
+async def test_return_and_resubmit_keeps_the_items_and_a_gone_finding_closes(world: World) -> None:
+    inspector, boss = chat(world, "100"), chat(world, "300")
+    await inspect_and_submit(world, inspector)
+    before = await items(world)
+    await boss.say("/return 太平乡 八防再核实")
+    await boss.press("确认退回")
+    await press_data(inspector, notes_to(boss, "100")[0].buttons[0][0].data)
+    await inspector.press("提交")  # resubmitted unchanged: same items, nobody told again
+    assert "仍未整改 2 项" in inspector.text
+    assert {k: v.id for k, v in (await items(world)).items()} == {k: v.id for k, v in before.items()}
+    assert not notes_to(inspector, CONTACT)
+    # Reopened, the protections answered in full: that item closes, by the answers.
+    await inspector.say("/inspect")
+    await inspector.press("太平乡")
+    await inspector.press(YEAR_BUTTON)
+    await inspector.press("重新打开")
+    await inspector.press("修改")
+    await inspector.press("档案室")
+    await inspector.press("八防")
+    await inspector.say("全部")
+    await answer_all(world, inspector)
+    await inspector.press("提交")
+    after = await items(world)
+    assert {k: v.id for k, v in after.items()} == {k: v.id for k, v in before.items()}
+    assert after["missing_protections"].status == ItemStatus.closed
+    assert after["missing_protections"].closed_how == "answers"
+    assert after["filing_lagging"].status == ItemStatus.open
+    [note] = notes_to(inspector, CONTACT)
+    assert "已整改：八防措施不全" in note.text
+
+
+async def test_report_send_back_report_again_accept(world: World) -> None:
+    inspector, contact = chat(world, "100"), chat(world, CONTACT)
+    await inspect_and_submit(world, inspector)
+    [note] = notes_to(inspector, CONTACT)
+    lag = (await items(world))["filing_lagging"]
+    done = button(note, "已整改 2")
+    assert done == f"x:item_done:{lag.id}"
+    await press_data(contact, done)
+    assert "报告整改：档案整理滞后三年及以上" in contact.text
+    await contact.press("提交")
+    assert "至少发送一张" in contact.notice
+    await contact.photo(b"\xff\xd8after", "fix1")
+    assert "第 1 张" in contact.text
+    await contact.say("已整理到2025年")
+    await contact.press("提交")
+    assert "已提交，等待审核" in contact.text and "李督查" in contact.text
+    review = notes_to(contact, "100")
+    assert "周档案员 报告 太平乡 已整改" in review[0].text and "已整理到2025年" in review[0].text
+    assert review[1].file is not None and review[1].photo and review[1].file.read_bytes() == b"\xff\xd8after"
+    # Sent back with a reason: open again, the contact told why.
+    await press_data(inspector, button(review[0], "退回"))
+    await inspector.say("照片看不清目录，请补拍")
+    assert "已退回" in inspector.text
+    [told] = notes_to(inspector, CONTACT)
+    assert "退回原因：照片看不清目录，请补拍" in told.text
+    assert (await items(world))["filing_lagging"].status == ItemStatus.open
+    # Reported again, accepted: closed.
+    await press_data(contact, button(told, "已整改"))
+    await contact.photo(b"\xff\xd8again", "fix2")
+    await contact.press("提交")
+    review = notes_to(contact, "100")
+    await press_data(inspector, button(review[0], "通过"))
+    assert "已通过" in inspector.text
+    [closed] = notes_to(inspector, CONTACT)
+    assert "验收通过" in closed.text
+    item = (await items(world))["filing_lagging"]
+    assert item.status == ItemStatus.closed and item.closed_how == "accepted"
+    assert await events(world, item.id or 0) == ["opened", "reported", "sent_back", "reported", "accepted"]
+    # The same button once more changes nothing.
+    await press_data(inspector, button(review[0], "通过"))
+    assert "已整改完毕" in inspector.text
+
+
+async def test_contact_sees_only_their_township_and_strangers_nothing(world: World) -> None:
+    inspector, contact = chat(world, "100"), chat(world, CONTACT)
+    other, stranger = chat(world, OTHER_CONTACT), chat(world, "999")
+    await inspect_and_submit(world, inspector)
+    [note] = notes_to(inspector, CONTACT)
+    done = button(note, "已整改 1")
+    await contact.say("/items")
+    assert "太平乡" in contact.text and "八防措施不全" in contact.text
+    for command in ("/inspect", "/status 太平乡", "/summary", "/history 太平乡", "/report"):
+        await contact.say(command)
+        assert "乡镇联系人" in contact.text and "得分" not in contact.text, command
+    await contact.say("太平乡怎么样？")
+    assert "/items" in contact.text and "得分" not in contact.text
+    await other.say("/items")
+    assert "太平乡" not in other.text and "八防" not in other.text
+    await press_data(other, done)
+    assert "无权" in other.notice and not other.notes
+    await press_data(other, button(note, "整改通知书"))
+    assert "无权" in other.notice and not any(r.file for r in other.replies)
+    await press_data(stranger, done)
+    assert "邀请" in stranger.text and not stranger.notes and not stranger.buttons
+    # The contact may not review their own report.
+    await press_data(contact, done)
+    await contact.photo(b"\xff\xd8x", "p")
+    await contact.press("提交")
+    accept = button(notes_to(contact, "100")[0], "通过")
+    await press_data(contact, accept)
+    assert "无权" in contact.notice
+    assert (await items(world))["missing_protections"].status == ItemStatus.reported
+
+
+async def test_notice_docx_from_the_button_and_the_next_inspection_asks_again(world: World) -> None:
+    inspector, contact = chat(world, "100"), chat(world, CONTACT)
+    await inspect_and_submit(world, inspector)
+    [note] = notes_to(inspector, CONTACT)
+    await press_data(contact, button(note, "整改通知书"))
+    [doc_reply] = [r for r in contact.replies if r.file is not None]
+    doc = Document(str(doc_reply.file))
+    paragraphs = [p.text for p in doc.paragraphs]
+    assert paragraphs[0] == "整改通知书" and paragraphs[1] == "太平乡："
+    assert any("存在以下 2 个问题" in p for p in paragraphs) and "特此通知。" in paragraphs
+    rows = [[c.text for c in row.cells] for row in doc.tables[0].rows]
+    assert rows[0] == ["序号", "存在问题", "检查时的情况", "整改期限", "目前状态"]
+    assert rows[2][1] == "档案整理滞后三年及以上" and "2006" in rows[2][2] and rows[2][4] == "待整改"
+    # Next year's inspection of the township opens with what is still open.
+    async with transaction(world.sessions) as s:
+        row = (await s.exec(select(RectificationItem))).first()
+        assert row is not None
+    from storage.queries.inspections import find_inspection
+
+    async with world.sessions() as s:
+        insp = await find_inspection(s, world.ids["taiping"], world.year)
+        assert insp is not None
+    # Pretend last year's: move the inspection and its items a year back.
+    from sqlalchemy import update
+
+    from storage.models import Inspection, table
+
+    async with transaction(world.sessions) as s:
+        conn = await s.connection()
+        await conn.execute(update(table(Inspection)).values(year=world.year - 1))
+        await conn.execute(update(table(RectificationItem)).values(year=world.year - 1))
+    await inspector.say("/inspect")
+    await inspector.press("太平乡")
+    await inspector.press(YEAR_BUTTON)
+    assert f"上次发现：八防措施不全（{world.year - 1}年度）— 现在是否已整改？" in inspector.text
