@@ -257,3 +257,53 @@ async def test_notice_docx_from_the_button_and_the_next_inspection_asks_again(wo
     await inspector.press("太平乡")
     await inspector.press(YEAR_BUTTON)
     assert f"上次发现：八防措施不全（{world.year - 1}年度）— 现在是否已整改？" in inspector.text
+
+
+async def test_item_reminders_contact_inspector_then_supervisor_once(world: World) -> None:
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import update
+
+    from bot.reminders.rules import ReminderRules
+    from bot.reminders.service import ReminderService
+    from storage.models import table
+    from tests.test_reminders import FakeSender
+
+    tz = ZoneInfo("Asia/Shanghai")
+    inspector = chat(world, "100")
+    await inspect_and_submit(world, inspector)
+    protections = (await items(world))["missing_protections"]
+    async with transaction(world.sessions) as s:
+        t = table(RectificationItem)
+        conn = await s.connection()
+        await conn.execute(update(t).where(t.c.id == protections.id).values(due=date(world.year, 11, 16)))
+        await conn.execute(update(t).where(t.c.id != protections.id).values(due=date(world.year, 12, 31)))
+
+    def item_texts(sender: FakeSender, who: str) -> list[str]:
+        return [text for text in sender.to(who) if "整改" in text]
+
+    first = FakeSender()
+    wed = datetime(world.year, 11, 18, 9, 30, tzinfo=tz)  # a working day, two days overdue
+    await ReminderService(world.sessions, first, tz, ReminderRules(), channels=("test",)).run_due(wed)
+    contact = item_texts(first, CONTACT)
+    assert any("已超过整改期限 2 天" in text and "八防措施不全" in text for text in contact)
+    assert any("距整改期限还有 43 天" in text and "档案整理滞后" in text for text in contact)
+    [to_inspector] = item_texts(first, "100")
+    assert (
+        "整改逾期" in to_inspector and "八防措施不全" in to_inspector and "档案整理滞后" not in to_inspector
+    )
+    [escalated] = item_texts(first, "300")  # 赵主任, over the city
+    assert "整改逾期上报" in escalated and "太平乡" in escalated and "八防措施不全" in escalated
+    assert not item_texts(first, "400") and not item_texts(first, OTHER_CONTACT)  # the other county
+    # A restart at the same moment sends nothing twice.
+    again = FakeSender()
+    await ReminderService(world.sessions, again, tz, ReminderRules(), channels=("test",)).run_due(wed)
+    assert not any("整改" in text for _, _, text, _ in again.sent)
+    # The next working day: the contact and the inspector once more, the supervisor not again.
+    thu = FakeSender()
+    await ReminderService(world.sessions, thu, tz, ReminderRules(), channels=("test",)).run_due(
+        datetime(world.year, 11, 19, 9, 30, tzinfo=tz)
+    )
+    assert item_texts(thu, "100") and not item_texts(thu, "300")
+    assert any("已超过整改期限 3 天" in text for text in item_texts(thu, CONTACT))

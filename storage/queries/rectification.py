@@ -247,3 +247,11 @@ async def townships_with_areas(
         .where(col(Township.id).in_(ids))
     )
     return {t.id: (t, a) for t, a in (await session.exec(stmt)).all() if t.id is not None}
+
+
+async def contact_townships(session: AsyncSession) -> dict[int, int]:
+    """Contact's person id → their township."""
+    stmt = select(Person.id, Person.township_id).where(
+        Person.role == Role.contact, col(Person.township_id).is_not(None)
+    )
+    return {pid: tid for pid, tid in (await session.exec(stmt)).all() if pid is not None and tid is not None}
