@@ -307,3 +307,65 @@ async def test_item_reminders_contact_inspector_then_supervisor_once(world: Worl
     )
     assert item_texts(thu, "100") and not item_texts(thu, "300")
     assert any("已超过整改期限 3 天" in text for text in item_texts(thu, CONTACT))
+
+
+def test_notice_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    from datetime import date
+
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from storage.db import make_engine, make_sessionmaker, upgrade
+    from storage.queries import rectification as q_items
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
+
+    async def prepare() -> None:
+        engine = make_engine(url)
+        await upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        w = await build_world(sessions, tmp_path, inspections=False)
+        from tests.people_world import submitted
+
+        insp = await submitted(
+            sessions, w.dialog, w.ids["taiping"], 2026, w.ids["inspector"], {"has_room": False}
+        )
+        async with transaction(sessions) as s:
+            await q_items.sync_items(
+                s,
+                township_id=w.ids["taiping"],
+                year=2026,
+                inspection_id=insp,
+                findings={"no_archive_room": {"has_room": False}},
+                known=["no_archive_room"],
+                due=date(2026, 12, 31),
+                by=w.ids["inspector"],
+            )
+        await engine.dispose()
+
+    asyncio.run(prepare())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    runner = CliRunner()
+    out = tmp_path / "整改通知书.docx"
+    result = runner.invoke(
+        app, ["report", "notice", "--township", "太平乡", "--year", "2026", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "已生成 太平乡 2026年度整改通知书" in result.output
+    doc = Document(str(out))
+    assert [p.text for p in doc.paragraphs][:2] == ["整改通知书", "太平乡："]
+    assert [c.text for c in doc.tables[0].rows[1].cells] == [
+        "1",
+        "没有专门档案室",
+        "专门档案室：否",
+        "2026-12-31",
+        "待整改",
+    ]
+    result = runner.invoke(
+        app, ["report", "notice", "--township", "新华乡", "--year", "2026", "--out", str(out)]
+    )
+    assert result.exit_code == 1 and "没有整改事项" in result.output
+    result = runner.invoke(app, ["report", "notice", "--township", "无此乡", "--out", str(out)])
+    assert result.exit_code == 1 and "找不到乡镇" in result.output

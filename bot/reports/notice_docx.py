@@ -11,7 +11,7 @@ from pathlib import Path
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.shared import Pt
+from docx.shared import Mm, Pt
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.engine import Checklist
@@ -29,6 +29,9 @@ from bot.reports.docx_report import (
 from storage.models import ItemStatus
 from storage.queries import rectification as q_items
 from storage.queries.people import township_by_id
+
+
+COLUMNS_MM = (12, 42, 56, 25, 25)  # 160 mm: the type area of an A4 page with standard margins
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,11 @@ def render(notice: Notice, path: Path, locale: str) -> Path:
                 cells, [str(n), row.finding, row.answers, row.due, row.status], strict=True
             ):
                 _set_fonts(cell.paragraphs[0].add_run(text), TABLE_FONT, TABLE_SIZE)
+        table.autofit = False
+        for column, width in zip(table.columns, COLUMNS_MM, strict=True):  # the number narrow
+            column.width = Mm(width)
+            for cell in column.cells:
+                cell.width = Mm(width)
         para(t("rectification.docx.how", locale))
     else:
         para(t("rectification.docx.all_closed", locale, year=notice.year))
@@ -113,7 +121,8 @@ def render(notice: Notice, path: Path, locale: str) -> Path:
         para(t("rectification.docx.closed", locale, n=notice.closed))
     para(t("rectification.docx.end", locale))
     para(t("rectification.docx.signed", locale), right=True)
-    para(notice.issued_on.isoformat(), right=True)
+    day = notice.issued_on
+    para(t("rectification.docx.date", locale, y=day.year, m=day.month, d=day.day), right=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(path))
     return path
