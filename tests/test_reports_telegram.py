@@ -30,7 +30,8 @@ async def world(sessions: SessionMaker, monkeypatch: pytest.MonkeyPatch) -> dict
 
 
 async def test_documents_are_uploaded(sessions: SessionMaker, world: dict[str, Any], tmp_path: Path) -> None:
-    async with FakeTelegramAPI(token=TOKEN) as api, running_bot(api, sessions, tmp_path):
+    async with FakeTelegramAPI(token=TOKEN) as api, running_bot(api, sessions, tmp_path) as app:
+        await app.bot_data["menus"]  # published in the background at start: wait, not race it
         menu = {
             c["command"]: c["description"]
             for (_, lang), cmds in api.commands.items()

@@ -30,7 +30,6 @@ from storage.models import ItemStatus
 from storage.queries import rectification as q_items
 from storage.queries.people import township_by_id
 
-
 COLUMNS_MM = (12, 42, 56, 25, 25)  # 160 mm: the type area of an A4 page with standard margins
 
 
