@@ -369,3 +369,41 @@ def test_notice_from_the_command_line(tmp_path: Path, monkeypatch: pytest.Monkey
     assert result.exit_code == 1 and "没有整改事项" in result.output
     result = runner.invoke(app, ["report", "notice", "--township", "无此乡", "--out", str(out)])
     assert result.exit_code == 1 and "找不到乡镇" in result.output
+
+
+async def test_the_numbers_agree_in_status_summary_report_and_excel(world: World) -> None:
+    from openpyxl import load_workbook
+
+    inspector, contact, boss = chat(world, "100"), chat(world, CONTACT), chat(world, "300")
+    await boss.say(f"/summary {world.year}")
+    assert "整改事项" not in boss.text  # no inspection submitted: nothing said of rectification
+    await inspect_and_submit(world, inspector)
+    [note] = notes_to(inspector, CONTACT)
+    await press_data(contact, button(note, "已整改 1"))
+    await contact.photo(b"\xff\xd8x", "p1")
+    await contact.press("提交")
+    await press_data(inspector, button(notes_to(contact, "100")[0], "通过"))
+    counts = "待整改 1 项、待审核 0 项、已整改 1 项"
+    await boss.say("/status 太平乡")
+    assert f"整改事项：{counts}" in boss.text and "· 2. 档案整理滞后三年及以上" in boss.text
+    await boss.say(f"/summary {world.year}")
+    assert f"整改事项：本年度督查发现 2 项，{counts}" in boss.text
+    await boss.say(f"/report {world.year}")
+    doc_reply = next(r for r in boss.replies if r.file is not None and r.file.suffix == ".docx")
+    paragraphs = [p.text for p in Document(str(doc_reply.file)).paragraphs]
+    at = paragraphs.index("四、整改情况")
+    assert paragraphs[at + 1].startswith(
+        "本年度督查共发现需要整改的问题 2 项。已整改 1 项（其中经审核验收 1 项"
+    )
+    assert (
+        "尚未整改 1 项" in paragraphs[at + 1]
+        and paragraphs[at + 2] == "尚有 1 个乡镇的整改事项未完成：太平乡（1 项）。"
+    )
+    await boss.say(f"/export {world.year}")
+    xlsx = next(r for r in boss.replies if r.file is not None and r.file.suffix == ".xlsx")
+    book = load_workbook(str(xlsx.file))
+    items_rows = list(book["整改事项"].iter_rows(values_only=True))
+    assert items_rows[0][:4] == ("乡镇", "县(市、区)", "年度", "存在问题") and len(items_rows) == 3
+    assert {r[6] for r in items_rows[1:]} == {"待整改", "已整改"}
+    steps = [r[2] for r in book["整改记录"].iter_rows(values_only=True)][1:]
+    assert steps.count("发现并开立") == 2 and "报告已整改" in steps and "验收通过" in steps

@@ -377,6 +377,7 @@ async def test_report_export_and_chart(
         "一、档案整理立卷归档工作做得较好的乡镇的经验和做法",
         "二、存在的问题",
         "三、下一步工作打算、建议",
+        "四、整改情况",
         "附表：各乡镇检查情况",
     ]
     # Practice headings only where an answer shows the practice (三 of them here), then the

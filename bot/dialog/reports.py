@@ -18,6 +18,8 @@ from bot.dialog.state import IDLE
 from bot.dialog.turn import Turn, argument
 from bot.dialog.types import Button, Input, Reply
 from bot.engine import Checklist, Derived, QType, derive, effective_answers, format_value
+from bot.rectification.progress import tally
+from bot.rectification.texts import counts_text, item_line, summary_lines
 from bot.reports.summary import (
     NOT_INSPECTED,
     Summary,
@@ -26,9 +28,10 @@ from bot.reports.summary import (
     join_names,
     percent,
 )
-from storage.models import InspectionStatus, Role
+from storage.models import InspectionStatus, ItemStatus, Role
 from storage.queries.inspections import answered_values, answers_of
 from storage.queries.people import visible_inspection
+from storage.queries.rectification import items_of
 from storage.queries.summary import (
     InspectionRow,
     Scope,
@@ -178,9 +181,21 @@ async def _card(turn: Turn, township: TownshipRow) -> list[Reply]:
         for row in inspections[1:4]:
             d = before_derived if row is earlier else (await _derived(turn, row))[2]
             lines.append("· " + _year_line(turn, row, d))
+    lines += await _township_items(turn, township.id, checklist)
     photos = len(render.photos_of(checklist, values))
     buttons = [[turn.button(turn.t("status.see_photos", n=photos), "photos", latest.id, stateless=True)]]
     return [Reply("\n".join(lines), buttons if photos else [])]
+
+
+async def _township_items(turn: Turn, township_id: int, checklist: Checklist) -> list[str]:
+    """The township's rectification items: how many stand where, and the ones not closed."""
+    found = await items_of(turn.session, [township_id])
+    if not found:
+        return []
+    today = turn.services.today()
+    lines = [turn.t("rectification.status_card", counts=counts_text(tally(found, today), turn.locale))]
+    lines += ["· " + item_line(checklist, i, turn.locale) for i in found if i.status != ItemStatus.closed]
+    return lines
 
 
 MAX_PHOTOS = 10  # photos sent for one press (a message each)
@@ -447,6 +462,7 @@ def summary_reply(turn: Turn, s: Summary) -> Reply:
         lines.append(completion_line(turn, s))
     if s.village_keys:
         lines.append(villages_line(turn, s))
+    lines += _items_lines(turn, s)
     lines.append("")
     if not s.counted:
         lines.append(turn.t("summary.no_record"))
@@ -465,6 +481,17 @@ def summary_reply(turn: Turn, s: Summary) -> Reply:
         else:
             lines.append(turn.t("summary.group_none", label=label, n=cov.checked))
     return Reply("\n".join(lines), render.pairs(buttons))
+
+
+def _items_lines(turn: Turn, s: Summary) -> list[str]:
+    """The year's rectification items, by county; where none were raised, said only of the
+    inspections submitted (no record is not "nothing to rectify")."""
+    if s.items:
+        area_of = {ty.township.id: ty.township.area_name for ty in s.townships}
+        return summary_lines(s.items, area_of, s.today, turn.locale)
+    if s.counted:
+        return [turn.t("rectification.summary.none", n=len(s.counted))]
+    return []
 
 
 def _shown(turn: Turn, group: list[TownshipYear]) -> str:

@@ -28,8 +28,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.engine import Checklist, builtin_checklist, parse_checklist
 from bot.i18n import DEFAULT_LOCALE, normalise_locale, t
 from bot.reports.facts import Facts, compute_many, row, rules_digest, rules_for
-from storage.models import InspectionStatus, InspectionTeam, YearTarget
+from storage.models import InspectionStatus, InspectionTeam, RectificationItem, YearTarget
 from storage.queries.checklists import get_checklist_version
+from storage.queries.rectification import year_items
 from storage.queries.summary import (
     Scope,
     Team,
@@ -172,6 +173,8 @@ class Summary:
     team: InspectionTeam | None = None
     period: Team = field(default_factory=Team)
     areas: dict[int, tuple[str, int | None]] = field(default_factory=dict)  # id → (name, parent)
+    # The rectification items the year's inspections raised in the townships in scope.
+    items: list[RectificationItem] = field(default_factory=list)
     _groups: dict[str, list[TownshipYear]] = field(default_factory=dict, repr=False)
 
     # Who is where ----------------------------------------------------------------------
@@ -391,7 +394,14 @@ async def build_summary(
         team=await inspection_team(session, year) if with_team else None,
         period=await team_of_year(session, scope, year) if with_team else Team(),
         areas=await area_tree(session) if with_areas else {},
+        items=await _items(session, townships, year),
     )
+
+
+async def _items(session: AsyncSession, townships: list[TownshipYear], year: int) -> list[RectificationItem]:
+    """The year's items of the townships in scope (read by year: a scope may hold thousands)."""
+    ids = {ty.township.id for ty in townships}
+    return [i for i in await year_items(session, year) if i.township_id in ids]
 
 
 def _townships(

@@ -255,3 +255,9 @@ async def contact_townships(session: AsyncSession) -> dict[int, int]:
         Person.role == Role.contact, col(Person.township_id).is_not(None)
     )
     return {pid: tid for pid, tid in (await session.exec(stmt)).all() if pid is not None and tid is not None}
+
+
+async def year_items(session: AsyncSession, year: int) -> list[RectificationItem]:
+    """The items raised by a year's inspections."""
+    stmt = select(RectificationItem).where(RectificationItem.year == year)
+    return list((await session.exec(stmt.order_by(col(RectificationItem.id)))).all())
