@@ -489,7 +489,7 @@ async def check_export_workbook(sessions: SessionMaker, tmp_path: Path) -> None:
     assert reply.file is not None and reply.file.suffix == ".xlsx"
     assert reply.text == f"{YEAR} 年度检查记录（9 份）"
     wb = load_workbook(reply.file)
-    assert wb.sheetnames == ["概况", "检查记录", "修改记录"]
+    assert wb.sheetnames == ["概况", "检查记录", "修改记录", "整改事项", "整改记录"]
     # Sheet one: who is missing and where we stand, per county and in total.
     overview = list(wb["概况"].iter_rows(values_only=True))
     head = overview[0]
