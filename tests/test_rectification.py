@@ -407,3 +407,48 @@ async def test_the_numbers_agree_in_status_summary_report_and_excel(world: World
     assert {r[6] for r in items_rows[1:]} == {"待整改", "已整改"}
     steps = [r[2] for r in book["整改记录"].iter_rows(values_only=True)][1:]
     assert steps.count("发现并开立") == 2 and "报告已整改" in steps and "验收通过" in steps
+
+
+async def test_admin_invites_a_contact_bound_to_one_township(world: World) -> None:
+    import re
+
+    admin = chat(world, "500")
+    await admin.say("/invite")
+    await admin.press("乡镇联系人")
+    await admin.press("☐ 太平乡")
+    await admin.press("☐ 城关镇")  # a contact has one township: the new choice replaces the old
+    assert "☑ 城关镇" in admin.labels() and "☐ 太平乡" in admin.labels()
+    await admin.press("完成")
+    assert "已生成邀请" in admin.text and "城关镇" in admin.text
+    code = re.search(r"[A-Za-z0-9_-]{20,}", admin.text)
+    assert code is not None
+    newcomer = chat(world, "4242")
+    await newcomer.say(f"/start {code.group(0)}")
+    assert "乡镇联系人" in newcomer.text and "/items" in newcomer.text and "/inspect" not in newcomer.text
+    await newcomer.say("/items")
+    assert "城关镇 还没有整改事项" in newcomer.text
+    await newcomer.say("/inspect")
+    assert "乡镇联系人" in newcomer.text and "请选择" not in newcomer.text
+    async with world.sessions() as s:
+        from storage.models import Assignment, Person
+
+        person = (
+            await s.exec(
+                select(Person).where(
+                    Person.role == Role.contact, Person.township_id == world.ids["chengguan"]
+                )
+            )
+        ).one()
+        assert not (await s.exec(select(Assignment).where(Assignment.person_id == person.id))).all()
+
+
+async def test_cli_contact_needs_exactly_one_township(sessions: SessionMaker) -> None:
+    from bot.admin import service
+    from tests.dialog_driver import seed
+
+    await seed(sessions)
+    with pytest.raises(service.AdminError) as refused:
+        await service.make_invite(sessions, "contact", townships=["太平乡", "城关镇"])
+    assert "只能绑定一个乡镇" in refused.value.render("zh-CN")
+    made = await service.make_invite(sessions, "contact", townships=["太平乡"])
+    assert made.townships == ["太平乡"]

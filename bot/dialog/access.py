@@ -16,6 +16,8 @@ from storage.queries.registry import area_by_id
 from storage.queries.registry import areas as all_areas
 
 ROLES = (Role.inspector, Role.supervisor, Role.admin)
+INVITED = (*ROLES, Role.contact)  # the roles an administrator may invite from the chat
+BY_TOWNSHIP = (Role.inspector, Role.contact)  # invited to townships (a contact to exactly one)
 MAX_PICK_BUTTONS = 24
 
 
@@ -109,8 +111,8 @@ async def cmd_invite(turn: Turn, inp: Input) -> list[Reply]:
 
 def _role_picker(turn: Turn, *, edit: bool) -> list[Reply]:
     turn.next_seq()
-    buttons = [turn.button(role_name(turn, r), "invite_role", r) for r in ROLES]
-    return [Reply(turn.t("people.invite_pick_role"), [buttons, [_cancel(turn)]], edit=edit)]
+    buttons = [turn.button(role_name(turn, r), "invite_role", r) for r in INVITED]
+    return [Reply(turn.t("people.invite_pick_role"), [*render.pairs(buttons), [_cancel(turn)]], edit=edit)]
 
 
 def _cancel(turn: Turn) -> Button:
@@ -120,10 +122,10 @@ def _cancel(turn: Turn) -> Button:
 async def act_invite_role(turn: Turn, inp: Input) -> list[Reply]:
     draft = _draft(turn)
     role = argument(inp)
-    if draft is None or role not in ROLES:
+    if draft is None or role not in INVITED:
         return [Reply(notice=turn.t("general.stale_button"))]
     draft = turn.state.invite = InviteDraft(role=role)
-    if role == Role.inspector:  # a short list is offered whole; a long one is searched by name
+    if role in BY_TOWNSHIP:  # a short list is offered whole; a long one is searched by name
         some = await search_visible_townships(turn.session, turn.person, "", MAX_PICK_BUTTONS + 1)
         offered = some if len(some) <= MAX_PICK_BUTTONS else []
         draft.names.update({str(t.id): t.name for t in offered})
@@ -188,9 +190,9 @@ async def step_invite(turn: Turn, inp: Input) -> list[Reply]:
     if draft is None:
         turn.reset()
         return [Reply(turn.t("people.invite_cancelled"))]
-    if draft.role != Role.inspector or inp.kind != "text":
+    if draft.role not in BY_TOWNSHIP or inp.kind != "text":
         replies = [Reply(turn.t("people.use_buttons"))]
-        if draft.role == Role.inspector:
+        if draft.role in BY_TOWNSHIP:
             return replies + _township_picker(turn, draft, edit=False)
         if draft.role:
             return replies + await _area_picker(turn, draft, edit=False)
@@ -208,13 +210,15 @@ async def step_invite(turn: Turn, inp: Input) -> list[Reply]:
 
 async def act_invite_township(turn: Turn, inp: Input) -> list[Reply]:
     draft = _draft(turn)
-    if draft is None or draft.role != Role.inspector:
+    if draft is None or draft.role not in BY_TOWNSHIP:
         return [Reply(notice=turn.t("general.stale_button"))]
     township = await visible_township(turn.session, turn.person, int_argument(inp, -1))
     if township is None or township.id is None:
         return [Reply(notice=turn.t("access.township_denied"))]
     if township.id in draft.townships:
         draft.townships.remove(township.id)
+    elif draft.role == Role.contact:  # one township: the new choice replaces the old
+        draft.townships = [township.id]
     else:
         draft.townships.append(township.id)
     draft.names.setdefault(str(township.id), township.name)
@@ -223,7 +227,7 @@ async def act_invite_township(turn: Turn, inp: Input) -> list[Reply]:
 
 async def act_invite_done(turn: Turn, inp: Input) -> list[Reply]:
     draft = _draft(turn)
-    if draft is None or draft.role != Role.inspector:
+    if draft is None or draft.role not in BY_TOWNSHIP:
         return [Reply(notice=turn.t("general.stale_button"))]
     townships = [
         found
@@ -234,7 +238,7 @@ async def act_invite_done(turn: Turn, inp: Input) -> list[Reply]:
         return [Reply(notice=turn.t("people.invite_need_township"))]
     area_ids = {t.area_id for t in townships}
     area_id = area_ids.pop() if len(area_ids) == 1 else turn.person.area_id
-    return await _make_invite(turn, Role.inspector, area_id, townships)
+    return await _make_invite(turn, draft.role, area_id, townships)
 
 
 async def _make_invite(turn: Turn, role: str, area_id: int | None, townships: list[Township]) -> list[Reply]:
@@ -271,7 +275,7 @@ async def again(turn: Turn, inp: Input) -> list[Reply]:
     draft = _draft(turn)
     if draft is None:
         return []
-    if draft.role == Role.inspector:
+    if draft.role in BY_TOWNSHIP:
         return _township_picker(turn, draft, edit=False)
     if draft.role:
         return await _area_picker(turn, draft, edit=False)
