@@ -10,8 +10,9 @@ from rich.console import Console
 from bot.config import Settings, SettingsError, load_settings
 from bot.i18n import normalise_locale, t
 
-err = Console(stderr=True, soft_wrap=True, highlight=False)
-out = Console(soft_wrap=True, highlight=False)
+# Nothing printed is read as markup: names, paths and inputs with "[...]" print as they are.
+err = Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
+out = Console(soft_wrap=True, highlight=False, markup=False)
 
 # The language of --help, read when the commands are defined: BOT_LOCALE (zh-CN unless en).
 HELP_LOCALE = normalise_locale(os.environ.get("BOT_LOCALE"))
@@ -24,7 +25,7 @@ def h(key: str) -> str:
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``message`` as an error (as it is: no markup read in it) and the exit to raise."""
-    err.print(message, style="red", markup=False)
+    err.print(message, style="red")
     return typer.Exit(code)
 
 
@@ -33,5 +34,5 @@ def settings_or_exit() -> Settings:
     try:
         return load_settings()
     except SettingsError as exc:
-        err.print(f"[red]{exc}[/red]", highlight=False)
+        err.print(str(exc), style="red")
         raise typer.Exit(2) from None

@@ -13,12 +13,14 @@ from bot.dialog import Input, Reply, Who
 from bot.dialog.core import Dialog
 from bot.i18n import t
 from bot.outbox import Outbox, Outcome
+from bot.roles import role_text
 from storage.db import make_engine, make_sessionmaker, transaction, upgrade
 from storage.demo import seed_demo
 from storage.models import Person
 from storage.queries.registry import ensure_identity, people
 
 out = Console(highlight=False, soft_wrap=True)
+DEMO_FILE = "demo.sqlite3"
 
 
 class Shown:
@@ -77,10 +79,18 @@ def to_input(line: str, buttons: list[str]) -> Input | None:
     return Input.parse_text(line)
 
 
-async def choose_person(dialog: Dialog, wanted: str | None) -> Person:
+def demo_url(settings: Settings) -> str:
+    """The demo's own database, beside the real one: demo townships and people never mix with
+    real data, nor count in a real summary."""
+    return f"sqlite+aiosqlite:///{settings.data_dir / DEMO_FILE}"
+
+
+async def choose_person(dialog: Dialog, wanted: str | None, *, demo: bool) -> Person:
     async with transaction(dialog.sessions) as session:
         everyone = list(await people(session))
         if not everyone:
+            if not demo:
+                raise SystemExit(t("console.no_people", dialog.locale))
             out.print(t("console.seeded", dialog.locale))
             everyone = [await seed_demo(session)]
         match = [p for p in everyone if wanted in (str(p.id), p.name)] if wanted else []
@@ -92,9 +102,20 @@ async def choose_person(dialog: Dialog, wanted: str | None) -> Person:
 
 
 async def run_console(
-    settings: Settings, as_person: str | None = None, script: list[str] | None = None
+    settings: Settings,
+    as_person: str | None = None,
+    script: list[str] | None = None,
+    *,
+    real: bool = False,
+    fresh: bool = False,
 ) -> None:
-    engine = make_engine(settings.db_url)
+    """The dialog at the terminal: on the demo database (seeded when empty; ``fresh`` starts it
+    again), or with ``real`` on the configured one, as a person already there."""
+    url = settings.db_url if real else demo_url(settings)
+    if fresh and not real:
+        (settings.data_dir / DEMO_FILE).unlink(missing_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
     await upgrade(engine)
     dialog = Dialog(
         make_sessionmaker(engine), data_dir=settings.data_dir, tz=settings.tz, locale=settings.bot_locale
@@ -108,9 +129,18 @@ async def run_console(
         return buttons
 
     try:
-        person = await choose_person(dialog, as_person)
+        person = await choose_person(dialog, as_person, demo=not real)
         who = Who("console", str(person.id), person.name)
-        out.print(t("console.banner", dialog.locale, name=person.name, role=person.role))
+        out.print(
+            t(
+                "console.banner",
+                dialog.locale,
+                name=person.name,
+                role=role_text(person.role, dialog.locale),
+            )
+        )
+        if not real:
+            out.print(t("console.demo_db", dialog.locale, path=str(settings.data_dir / DEMO_FILE)))
         buttons = await turn(Input("command", command="start"))
         lines = iter(script) if script is not None else None
         while True:

@@ -11,6 +11,9 @@ from bot.cli_support import err, h, settings_or_exit
 from bot.i18n import t
 from storage.db import AlreadyRunning, hold_database, is_sqlite, schema_versions, upgrade_url
 
+# sysexits.h's EX_CONFIG: nothing went wrong, the bot is not configured yet (make run accepts it).
+NOT_CONFIGURED = 78
+
 
 def run() -> None:
     """Run the bot: Telegram (long polling, or a webhook when WEBHOOK_URL is set) and, when the
@@ -19,7 +22,7 @@ def run() -> None:
     if not settings.token and not settings.wecom_enabled:
         err.print(t("cli.no_token", settings.bot_locale), highlight=False)
         err.print(t("wecom.setup_hint", settings.bot_locale), highlight=False)
-        raise typer.Exit(1)
+        raise typer.Exit(NOT_CONFIGURED)
     held = _schema_ready(settings.db_url, settings.bot_locale)
     from bot.main import run_bot
 
@@ -51,11 +54,13 @@ def _schema_ready(url: str, locale: str) -> IO[bytes] | None:
 
 def console(
     as_person: str = typer.Option(None, "--as", help=h("console_as")),
+    real: bool = typer.Option(False, "--real", help=h("console_real")),
+    fresh: bool = typer.Option(False, "--fresh", help=h("console_fresh")),
 ) -> None:
-    """Try the dialog in this terminal, without Telegram (demo data on an empty database)."""
+    """Try the dialog in this terminal, without Telegram (on a demo database of its own)."""
     from bot.console import run_console
 
-    asyncio.run(run_console(settings_or_exit(), as_person))
+    asyncio.run(run_console(settings_or_exit(), as_person, real=real, fresh=fresh))
 
 
 def version() -> None:

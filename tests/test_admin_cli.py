@@ -90,3 +90,24 @@ def test_english_operator(run, tmp_path: Path) -> None:  # type: ignore[no-untyp
     assert "1 townships added" in out.output
     bad = run("invite", "--role", "inspector", "--township", "新华乡", BOT_LOCALE="en")
     assert bad.exit_code == 1 and 'No township called "新华乡"' in bad.output
+
+
+def test_messages_whole_and_the_real_ranges(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "t.csv").write_bytes(CSV.encode("utf-8"))
+    assert run("townships", "import", "t.csv").exit_code == 0
+    gone = run("users", "remove", "无名氏[red]", COLUMNS="40")
+    assert gone.exit_code == 1
+    assert (
+        "没有找到人员「无名氏[red]」（用编号如 #12 或姓名；archive-bot users list 可以查看）。"
+        in gone.output.replace("\n", "")
+    )
+    for days in ("0", "-1", "400"):
+        bad = run("invite", "--role", "inspector", "--township", "太平乡", "--days", days)
+        assert bad.exit_code == 1 and f"有效天数「{days}」不对：应大于 0、不超过 365" in bad.output, (
+            bad.output
+        )
+    half = run("invite", "--role", "inspector", "--township", "太平乡", "--days", "0.5")
+    assert half.exit_code == 0 and "注意" not in half.output, half.output
+    bare = run("invite", "--role", "inspector")
+    assert bare.exit_code == 0 and "邀请码：" in bare.output
+    assert "没有指定乡镇" in bare.output and "archive-bot assign" in bare.output

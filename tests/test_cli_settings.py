@@ -39,7 +39,7 @@ def test_help_lists_commands(tmp_path: Path) -> None:
 
 def test_run_without_token_explains_and_fails(tmp_path: Path) -> None:
     out = cli("run", cwd=tmp_path)
-    assert out.returncode == 1
+    assert out.returncode == 78  # EX_CONFIG: `make run` ends on the advice, not on "Error 1"
     assert "@BotFather" in out.stderr and "console" in out.stderr
 
 
@@ -110,3 +110,33 @@ async def test_db_upgrade_on_postgresql_twice(tmp_path: Path) -> None:
             assert out.returncode == 0, out.stderr
     finally:
         await pg_admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def console(*args: str, cwd: Path, lines: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "BOT_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "console", *args],
+        cwd=cwd,
+        env=base,
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_console_demo_keeps_to_its_own_database(tmp_path: Path) -> None:
+    first = console(cwd=tmp_path, lines="/inspect\n#1\n/quit\n")
+    assert first.returncode == 0, first.stderr
+    assert "已建立示例数据" in first.stdout and "demo.sqlite3" in first.stdout
+    assert "请选择检查年度" in first.stdout  # a township pressed: the dialog answered
+    assert (tmp_path / "data" / "demo.sqlite3").is_file()
+    again = console(cwd=tmp_path, lines="/quit\n")
+    assert "已建立示例数据" not in again.stdout  # the same demo, where it was left
+    # The real database holds none of it: nobody there to act as, no demo township listed.
+    real = console("--real", cwd=tmp_path, lines="/quit\n")
+    assert real.returncode != 0 and "正式数据库里还没有人员" in real.stdout + real.stderr
+    listed = cli("admin", "users", "list", "--all", cwd=tmp_path)
+    assert "示例" not in listed.stdout
+    fresh = console("--fresh", cwd=tmp_path, lines="/quit\n")
+    assert "已建立示例数据" in fresh.stdout

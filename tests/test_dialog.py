@@ -240,8 +240,34 @@ async def test_cancel_keeps_the_draft_and_resume_continues(world: dict[str, Any]
     # A new dialog object over the same database: as after a restart.
     c2 = Chat(make_dialog(world["sessions"], world["data_dir"]), c.who)
     await start(world, c2)
-    assert "继续上次的检查" in c2.text and "已答 3/" in c2.text
+    assert "继续上次的检查" in c2.text and "已答 3 题" in c2.text
     assert await current_key(world) == "room_standard"
+
+
+async def test_inspect_offers_the_unfinished_inspection_first(world: dict[str, Any]) -> None:
+    c = chat(world)
+    await start(world, c)
+    for _ in range(2):
+        await c.say(TYPED[str(await current_key(world))][0])
+    where = await current_key(world)
+    await c.say("/cancel")
+    await c.say("/inspect")
+    year = world["year"]
+    assert c.labels()[0] == f"▶ 继续：太平乡 {year} 年度"  # one tap back, before the township list
+    assert "城关镇" in c.labels()  # nothing started there: not offered to continue
+    await c.press("▶ 继续")
+    assert "继续上次的检查" in c.text and "已答 2 题，最多还有" in c.text
+    assert await current_key(world) == where
+    # Someone else's unfinished inspection is neither offered nor opened by a forged button.
+    other = chat(world, "200")
+    await other.say("/inspect")
+    assert not any("继续" in label for label in other.labels())
+    async with world["sessions"]() as s:
+        taiping = (await s.exec(select(Inspection).where(Inspection.township_id == world["taiping"]))).one()
+    seq = other.buttons[0].data.split(":")[0]
+    await other.send(Input("button", data=f"{seq}:resume:{taiping.id}"))
+    assert "权限" in other.notice, other.notice
+    assert "继续上次的检查" not in other.text and "太平乡" not in other.text
 
 
 async def test_multi_choice_toggles_then_done(world: dict[str, Any]) -> None:

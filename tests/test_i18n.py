@@ -39,3 +39,16 @@ def test_every_text_is_text() -> None:
     for loc in LOCALES:
         raw = yaml.safe_load((_DIR / f"{loc}.yaml").read_text(encoding="utf-8"))
         assert [(k, v) for k, v in leaves(raw) if not isinstance(v, str)] == [], loc
+
+
+def test_no_text_is_cut_short_by_a_comment() -> None:
+    """In a bare YAML value a space and # start a comment: 「用编号如 #12」 would end at 「如」."""
+    import re
+
+    from bot.i18n import _DIR
+
+    bare = re.compile(r"^\s*[^\s#\"'][^:]*:\s+(?P<value>[^\s\"'|>].*)$")
+    for loc in LOCALES:
+        lines = (_DIR / f"{loc}.yaml").read_text(encoding="utf-8").splitlines()
+        cut = [line for line in lines if (m := bare.match(line)) and " #" in m["value"]]
+        assert cut == [], loc

@@ -89,3 +89,33 @@ def test_no_import_cycles() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(edges) == [["a", "b", "c"]]
+
+
+# What code outside storage/ may take from the database libraries: the session's type (to pass
+# it to a query function) and the errors (to say what went wrong). Queries live in storage/.
+SQL_ALLOWED = {"sqlmodel.ext.asyncio.session", "sqlalchemy.exc"}
+
+
+def sql_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        found.update(n for n in names if n.split(".")[0] in ("sqlalchemy", "sqlmodel", "alembic"))
+    return found - SQL_ALLOWED
+
+
+def test_no_sql_outside_storage() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(found)
+        for path in (ROOT / "bot").rglob("*.py")
+        if (found := sql_imports(path))
+    }
+    assert offenders == {}
+
+
+def test_the_sql_finder_finds_a_query(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("from sqlmodel import select\nimport sqlalchemy.orm\nfrom sqlalchemy.exc import X\n")
+    assert sql_imports(module) == {"sqlmodel", "sqlalchemy.orm"}

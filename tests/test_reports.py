@@ -3,6 +3,8 @@ right townships and counts for the scenario modelled on the source report."""
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import warnings
 from datetime import UTC, date, datetime
@@ -12,7 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from docx import Document
+from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import func, select
@@ -330,6 +335,31 @@ def _paragraphs(path: Path) -> list[Any]:
     return list(Document(str(path)).paragraphs)
 
 
+@functools.cache
+def _typesetter() -> Any:
+    from bot.reports.pdf_report import _document
+
+    pdf = _document()
+    pdf.set_font("serif", size=15)
+    return pdf
+
+
+@settings(deadline=None)
+@given(st.text(alphabet="档案乡镇整理归档，。、；：？！）」”（「“ab12", max_size=300))
+def test_pdf_lines_follow_chinese_line_breaking(text: str) -> None:
+    from bot.reports.pdf_report import NO_LINE_END, NO_LINE_START, wrap
+
+    pdf = _typesetter()
+    lines = wrap(pdf, 60, text)
+    assert "".join(lines) == text  # nothing lost or added
+    for before, line in itertools.pairwise(lines):
+        assert line[0] not in NO_LINE_START or len(before) == 0, (before, line)
+        assert before[-1] not in NO_LINE_END or len(before) == 1, (before, line)
+    for line in lines:  # past the width only by punctuation hanging at the end
+        body = line.rstrip("".join(NO_LINE_START))
+        assert len(body) <= 1 or pdf.get_string_width(body) <= 60 + 1e-6
+
+
 def check_pdf(path: Path, sentences: list[str]) -> None:
     """The PDF holds the sentences as text, in fonts embedded in the file."""
     from pypdf import PdfReader
@@ -433,6 +463,10 @@ async def test_report_export_and_chart(
     assert heko[3] == "已提交" and heko[4] == "王督查" and "没有安排整档经费" in heko[8]
     assert heko[7] == "0"  # no photos among its answers
     assert next(r for r in cells if r[2] == "青山乡")[3:5] == ["未检查", ""]
+    # The appendix is a section of its own, A4 turned sideways; the text before it upright.
+    sections = Document(str(reply.file)).sections
+    assert [s.orientation for s in sections] == [WD_ORIENT.PORTRAIT, WD_ORIENT.LANDSCAPE]
+    assert sections[1].page_width > sections[1].page_height
 
     # The same report as a PDF with its Chinese fonts embedded, for the phone.
     assert pdf.file is not None and pdf.file.suffix == ".pdf"

@@ -5,6 +5,7 @@ lists the new commands; the archive-bot CLI writes the same documents."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from storage.db import SessionMaker
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.report_scenario import YEAR, build
 from tests.telegram_harness import TOKEN, act, running_bot
+from tests.test_command_menus import until
 from tests.test_reports import NOW
 
 SUPERVISOR = 300  # 赵主任 in the scenario
@@ -30,14 +32,10 @@ async def world(sessions: SessionMaker, monkeypatch: pytest.MonkeyPatch) -> dict
 
 
 async def test_documents_are_uploaded(sessions: SessionMaker, world: dict[str, Any], tmp_path: Path) -> None:
-    async with FakeTelegramAPI(token=TOKEN) as api, running_bot(api, sessions, tmp_path) as app:
-        await app.bot_data["menus"]  # published in the background at start: wait, not race it
-        menu = {
-            c["command"]: c["description"]
-            for (_, lang), cmds in api.commands.items()
-            if not lang
-            for c in cmds
-        }
+    async with FakeTelegramAPI(token=TOKEN) as api, running_bot(api, sessions, tmp_path):
+        scope = (json.dumps({"type": "chat", "chat_id": SUPERVISOR}, sort_keys=True), "")
+        await until(lambda: scope in api.commands)
+        menu = {c["command"]: c["description"] for c in api.commands[scope]}
         assert menu["summary"] == "汇总进展" and menu["report"].startswith("生成督查情况汇报")
 
         call = await act(
@@ -99,7 +97,7 @@ def test_cli_writes_report_and_export(tmp_path: Path, monkeypatch: pytest.Monkey
     out = tmp_path / "汇报.docx"
     result = runner.invoke(app, ["report", "--year", str(YEAR), "--out", str(out), "--area", "东县"])
     assert result.exit_code == 0, result.output
-    assert f"Report {YEAR} (5 townships)" in result.output
+    assert f"已写出{YEAR}年度督查情况汇报（5个乡镇）" in result.output
     texts = [p.text for p in Document(str(out)).paragraphs if p.text]
     assert texts[0] == f"东县各乡镇落实{YEAR}年档案工作任务的督查情况汇报" and "东县档案局" in texts
     body = "".join(texts)
@@ -107,12 +105,17 @@ def test_cli_writes_report_and_export(tmp_path: Path, monkeypatch: pytest.Monkey
     pdf = tmp_path / "汇报.pdf"
     result = runner.invoke(app, ["report", "--year", str(YEAR), "--out", str(out), "--pdf", str(pdf)])
     assert result.exit_code == 0 and pdf.read_bytes()[:5] == b"%PDF-", result.output
+    pdf.unlink()
+    result = runner.invoke(app, ["report", "--year", str(YEAR), "--out", str(pdf)])
+    assert result.exit_code == 0 and pdf.read_bytes()[:5] == b"%PDF-", result.output
+    result = runner.invoke(app, ["report", "--year", str(YEAR), "--out", str(tmp_path / "汇报.doc")])
+    assert result.exit_code == 1 and ".docx" in result.output and not (tmp_path / "汇报.doc").exists()
 
     xlsx = tmp_path / "检查记录.xlsx"
     result = runner.invoke(app, ["export", "--year", str(YEAR), "--out", str(xlsx)])
     assert result.exit_code == 0, result.output
-    assert f"Export {YEAR} (9 inspections)" in result.output
+    assert f"已导出{YEAR}年度检查记录（9份）" in result.output
     assert load_workbook(xlsx)["检查记录"].max_row == 11  # every township of the registry
 
     result = runner.invoke(app, ["report", "--year", str(YEAR), "--out", str(out), "--area", "北县"])
-    assert result.exit_code == 1 and "北县" in result.output
+    assert result.exit_code == 1 and "没有名为「北县」的市或县" in result.output

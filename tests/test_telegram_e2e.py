@@ -202,3 +202,36 @@ async def test_webhook_mode_with_secret_token(
                 await app.updater.stop()
                 await app.stop()
     assert await stored_answers(sessions, world["taiping"], _year()) == {}
+
+
+async def test_answers_as_inspectors_say_them(
+    sessions: SessionMaker, world: dict[str, Any], tmp_path: Path
+) -> None:
+    """Through the real loop: an exception in a multiple choice, "never filed" in words, and a
+    cross-check that asks "are you sure?" with its buttons."""
+    person = world["inspector"]
+    said = {
+        "protections": "除了防有毒气体都有",
+        "filed_up_to": "还没有归档",
+        "annual_task_done": "否",  # never filed: the task is not done either
+    }
+    async with FakeTelegramAPI(token=TOKEN) as api, running_bot(api, sessions, tmp_path):
+        await open_inspection(api)
+        while (key := await current_key(sessions, person)) is not None:
+            if key == "photos":
+                await act(api, lambda: api.press_text(INSPECTOR, "跳过 ▶"))
+            elif key == "villages_total":
+                await act(api, lambda: api.send_text(INSPECTOR, "0"))  # the registry says 12
+                assert "名录登记的是 12 个" in api.texts(INSPECTOR)[-1]
+                await act(api, lambda: api.press_text(INSPECTOR, "✎ 重新填写"))
+                assert await current_key(sessions, person) == "villages_total"
+                await act(api, lambda: api.send_text(INSPECTOR, "十二"))
+            else:
+                text = said.get(key, TYPED[key][0])
+                await act(api, lambda t=text: api.send_text(INSPECTOR, t))  # type: ignore[misc]
+        await act(
+            api, lambda: api.press_text(INSPECTOR, "✔ 提交"), until=lambda c: "已提交" in (c.body or "")
+        )
+    stored = await stored_answers(sessions, world["taiping"], _year())
+    assert stored["protections"] == ["fire", "theft", "insects", "mould", "light", "dust", "damp"]
+    assert stored["filed_up_to"] == "never" and stored["villages_total"] == 12

@@ -87,7 +87,7 @@ def test_run_with_neither_channel_explains_both(tmp_path: Path, monkeypatch: pyt
     for key in [k for k in os.environ if k.startswith(("TELEGRAM_", "WECOM_"))]:
         monkeypatch.delenv(key)
     out = CliRunner().invoke(app, ["run"])
-    assert out.exit_code == 1
+    assert out.exit_code == 78  # EX_CONFIG: not configured yet
     assert "@BotFather" in out.output and "WECOM_CORP_ID" in out.output
 
 

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import TypeVar
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from bot.admin import service
-from bot.cli_support import settings_or_exit
+from bot.cli_support import err, fail, h, out, settings_or_exit
 from bot.config import Settings
 from bot.i18n import t
+from bot.roles import role_text
 from storage.db import SessionMaker, make_engine, make_sessionmaker, upgrade_url
 from storage.models import Role
 
@@ -27,11 +27,8 @@ T = TypeVar("T")
 PROGRESS_FROM = 200  # rows; smaller files are done before a bar would be seen
 SHOW_AT_MOST = 30  # new areas and changed counts listed after an import; the rest are counted
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-townships_app = typer.Typer(help="乡镇名录：导入、查看 (the township registry).", no_args_is_help=True)
-users_app = typer.Typer(help="人员：添加、查看、移除 (people).", no_args_is_help=True)
+townships_app = typer.Typer(help=h("townships"), no_args_is_help=True)
+users_app = typer.Typer(help=h("users"), no_args_is_help=True)
 
 
 def _settings() -> Settings:
@@ -53,8 +50,7 @@ def _run(work: Callable[[SessionMaker], Awaitable[T]]) -> tuple[T, Settings]:
     try:
         return asyncio.run(go()), settings
     except service.AdminError as problem:
-        err.print(f"[red]{problem.render(settings.bot_locale)}[/red]")
-        raise typer.Exit(1) from None
+        raise fail(problem.render(settings.bot_locale)) from None
 
 
 def _role(value: str) -> str:
@@ -67,8 +63,10 @@ def _role(value: str) -> str:
     return str(aliases.get(value.strip(), value.strip().lower()))
 
 
-ROLE_HELP = "admin | supervisor | inspector | contact（管理员 / 督查室 / 督查员 / 乡镇联系人）"
-TOWNSHIP_HELP = "乡镇名称；同名时写「县/乡镇」。Repeat for several."
+ROLE_HELP = h("role")
+TOWNSHIP_HELP = h("township")
+PERSON_HELP = h("person")
+AREA_HELP = h("person_area")
 
 
 # townships --------------------------------------------------------------------------------------
@@ -98,14 +96,11 @@ def _bar(locale: str) -> Iterator[Callable[[int], Callable[[int], None]]]:
         progress.stop()
 
 
-@townships_app.command("import")
+@townships_app.command("import", help=h("townships_import"))
 def townships_import(
-    file: Path = typer.Argument(
-        ..., help="CSV（UTF-8 或 GBK）或 XLSX，第一行为表头：县(市、区)、乡镇、村(社区)数"
-    ),
-    city: str = typer.Option(None, "--city", help="所属的市（文件里没有「市」一列时）"),
+    file: Path = typer.Argument(..., help=h("townships_import_file")),
+    city: str = typer.Option(None, "--city", help=h("townships_import_city")),
 ) -> None:
-    """Import or update townships from a CSV or XLSX file (nothing is imported if any row is bad)."""
     locale = _settings().bot_locale
     with _bar(locale) as bar:
         report, _ = _run(lambda s: service.import_townships(s, file, city=city, locale=locale, progress=bar))
@@ -132,9 +127,8 @@ def townships_import(
         out.print(t("admin.import.more_changes", locale, n=len(result.updated) - SHOW_AT_MOST))
 
 
-@townships_app.command("list")
-def townships_list(area: str = typer.Option(None, "--area", help="只列出这个市或县的乡镇")) -> None:
-    """List the townships, with the number of villages and of inspectors assigned."""
+@townships_app.command("list", help=h("townships_list"))
+def townships_list(area: str = typer.Option(None, "--area", help=h("townships_list_area"))) -> None:
     rows, settings = _run(lambda s: service.list_townships(s, area))
     locale = settings.bot_locale
     table = Table(*(t(f"admin.list.{c}", locale) for c in ("area", "township", "villages", "inspectors")))
@@ -149,12 +143,11 @@ def townships_list(area: str = typer.Option(None, "--area", help="只列出这�
 
 def invite(
     role: str = typer.Option(..., "--role", help=ROLE_HELP),
-    area: str = typer.Option(None, "--area", help="所属的市或县（督查室必填）"),
+    area: str = typer.Option(None, "--area", help=AREA_HELP),
     township: list[str] = typer.Option([], "--township", help=TOWNSHIP_HELP),
-    name: str = typer.Option(None, "--name", help="对方的姓名（不填则用其 Telegram 名字）"),
-    days: float = typer.Option(7, "--days", help="有效天数"),
+    name: str = typer.Option(None, "--name", help=h("invite_name")),
+    days: float = typer.Option(7, "--days", help=h("invite_days")),
 ) -> None:
-    """Make a one-time invitation code and its Telegram link."""
     made, settings = _run(
         lambda s: service.make_invite(s, _role(role), area=area, townships=township, name=name, days=days)
     )
@@ -167,7 +160,7 @@ def invite(
         t(
             "admin.invite.made",
             locale,
-            role=t(f"people.role.{made.role}", locale),
+            role=role_text(made.role, locale),
             scope=scope,
             expires=expires,
         )
@@ -178,21 +171,22 @@ def invite(
         out.print(t("admin.invite.link", locale, link=link))
     else:
         out.print(t("admin.invite.no_username", locale, code=made.code))
+    if made.role == Role.inspector and not made.townships:
+        err.print(t("admin.invite.no_townships", locale), style="yellow")
 
 
 # users ------------------------------------------------------------------------------------------
 
 
-@users_app.command("add")
+@users_app.command("add", help=h("users_add"))
 def users_add(
-    telegram_id: str = typer.Option(None, "--telegram-id", help="对方的 Telegram 数字 ID"),
-    name: str = typer.Option(..., "--name"),
+    telegram_id: str = typer.Option(None, "--telegram-id", help=h("users_telegram_id")),
+    name: str = typer.Option(..., "--name", help=h("users_name")),
     role: str = typer.Option(..., "--role", help=ROLE_HELP),
-    area: str = typer.Option(None, "--area", help="所属的市或县（督查室必填）"),
+    area: str = typer.Option(None, "--area", help=AREA_HELP),
     township: list[str] = typer.Option([], "--township", help=TOWNSHIP_HELP),
-    wecom_id: str = typer.Option(None, "--wecom-id", help="对方的企业微信账号（UserID，通讯录里的“账号”）"),
+    wecom_id: str = typer.Option(None, "--wecom-id", help=h("users_wecom_id")),
 ) -> None:
-    """Add a person bound to a Telegram account and/or a WeCom account (no invitation needed)."""
     person, settings = _run(
         lambda s: service.add_user(
             s,
@@ -211,14 +205,13 @@ def users_add(
             locale,
             person=person.name,
             pid=person.id,
-            role=t(f"people.role.{person.role}", locale),
+            role=role_text(person.role, locale),
         )
     )
 
 
-@users_app.command("list")
-def users_list(all_: bool = typer.Option(False, "--all", help="也列出已移除的人员")) -> None:
-    """List people: role, area, townships, accounts."""
+@users_app.command("list", help=h("users_list"))
+def users_list(all_: bool = typer.Option(False, "--all", help=h("users_all"))) -> None:
     rows, settings = _run(lambda s: service.list_users(s, include_removed=all_))
     locale = settings.bot_locale
     sep = t("people.list_separator", locale)
@@ -227,7 +220,7 @@ def users_list(all_: bool = typer.Option(False, "--all", help="也列出已移�
     for row in rows:
         person = row.person
         name = person.name if person.active else f"{person.name} {t('admin.users.removed', locale)}"
-        role = t(f"people.role.{person.role}", locale) if person.role in tuple(Role) else person.role
+        role = role_text(person.role, locale)
         table.add_row(
             f"#{person.id}",
             name,
@@ -239,9 +232,8 @@ def users_list(all_: bool = typer.Option(False, "--all", help="也列出已移�
     out.print(table)
 
 
-@users_app.command("remove")
-def users_remove(person: str = typer.Argument(..., help="编号（#12）或姓名")) -> None:
-    """Remove a person: their access ends at once; their inspections and answers stay."""
+@users_app.command("remove", help=h("users_remove"))
+def users_remove(person: str = typer.Argument(..., help=PERSON_HELP)) -> None:
     removed, settings = _run(lambda s: service.remove_user(s, person))
     out.print(t("admin.users.removed_done", settings.bot_locale, person=removed.name, pid=removed.id))
 
@@ -250,10 +242,9 @@ def users_remove(person: str = typer.Argument(..., help="编号（#12）或姓�
 
 
 def assign(
-    person: str = typer.Argument(..., help="编号（#12）或姓名"),
+    person: str = typer.Argument(..., help=PERSON_HELP),
     townships: list[str] = typer.Argument(..., help=TOWNSHIP_HELP),
 ) -> None:
-    """Assign townships to an inspector."""
     done, settings = _run(lambda s: service.assign(s, person, townships))
     sep = t("people.list_separator", settings.bot_locale)
     out.print(
@@ -268,10 +259,9 @@ def assign(
 
 
 def unassign(
-    person: str = typer.Argument(..., help="编号（#12）或姓名"),
+    person: str = typer.Argument(..., help=PERSON_HELP),
     townships: list[str] = typer.Argument(..., help=TOWNSHIP_HELP),
 ) -> None:
-    """Take townships away from an inspector (their answers stay)."""
     done, settings = _run(lambda s: service.assign(s, person, townships, add=False))
     sep = t("people.list_separator", settings.bot_locale)
     out.print(

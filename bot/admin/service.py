@@ -177,7 +177,7 @@ async def make_invite(
     days: float = DEFAULT_DAYS,
 ) -> MadeInvite:
     if not 0 < days <= 365:
-        raise _error("admin.bad_days")
+        raise _error("admin.bad_days", days=f"{days:g}")
     async with transaction(sessions) as session:
         found_area = await _area(session, area)
         found = await _townships(session, townships)

@@ -9,6 +9,7 @@ from bot.dialog import render
 from bot.dialog.state import InviteDraft
 from bot.dialog.turn import Turn, argument, int_argument
 from bot.dialog.types import Button, Input, Reply
+from bot.roles import role_text
 from storage.models import Area, Person, Role, Township
 from storage.queries.invites import DEFAULT_DAYS, Redeemed, create_invite, redeem_invite
 from storage.queries.people import area_and_below, search_visible_townships, visible_township
@@ -22,9 +23,7 @@ MAX_PICK_BUTTONS = 24
 
 
 def role_name(turn: Turn, role: str) -> str:
-    if role == Role.contact:
-        return turn.t("rectification.role")
-    return turn.t(f"people.role.{role}") if role in ROLES else role
+    return role_text(role, turn.locale)
 
 
 def is_staff(person: Person) -> bool:

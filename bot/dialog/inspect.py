@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from bot.dialog import items, render, returns
@@ -34,6 +35,7 @@ from storage.queries import inspections as q_insp
 from storage.queries.people import visible_inspection, visible_township, visible_townships
 
 MAX_TOWNSHIP_BUTTONS = 24
+MAX_RESUME_BUTTONS = 3
 
 
 # Picking the township and the year -----------------------------------------------------------
@@ -45,9 +47,11 @@ async def cmd_inspect(turn: Turn, inp: Input) -> list[Reply]:
         return [Reply(turn.t("inspect.no_townships"))]
     if inp.text.strip():
         return await _pick_by_name(turn, townships, inp.text)
-    if len(townships) == 1:  # nothing to choose
+    assert turn.person.id is not None
+    unfinished = await q_insp.unfinished_of(turn.session, turn.person.id, [t.id for t in townships if t.id])
+    if len(townships) == 1 and not unfinished:  # nothing to choose
         return _year_prompt(turn, townships[0])
-    return _township_prompt(turn, townships)
+    return _township_prompt(turn, townships, unfinished=unfinished)
 
 
 def _match(townships: list[Township], text: str) -> list[Township]:
@@ -67,7 +71,14 @@ async def _pick_by_name(turn: Turn, townships: list[Township], text: str) -> lis
     return _township_prompt(turn, found)
 
 
-def _township_prompt(turn: Turn, townships: list[Township], note: str | None = None) -> list[Reply]:
+def _township_prompt(
+    turn: Turn,
+    townships: list[Township],
+    note: str | None = None,
+    unfinished: Sequence[Inspection] = (),
+) -> list[Reply]:
+    """The townships to choose from; the person's unfinished inspections first, one tap from
+    the question where they left off."""
     turn.go("pick_township")
     shown = townships[:MAX_TOWNSHIP_BUTTONS]
     text = turn.t("inspect.pick_township")
@@ -75,8 +86,21 @@ def _township_prompt(turn: Turn, townships: list[Township], note: str | None = N
         text += "\n" + turn.t("inspect.more_townships", total=len(townships), shown=len(shown))
     if note:
         text = note + "\n" + text
+    names = {t.id: t.name for t in townships}
+    resume = [
+        [turn.button(turn.t("inspect.continue", township=names[i.township_id], year=i.year), "resume", i.id)]
+        for i in unfinished[:MAX_RESUME_BUTTONS]
+    ]
     buttons = [turn.button(t.name, "township", t.id) for t in shown]
-    return [Reply(text, render.pairs(buttons))]
+    return [Reply(text, [*resume, *render.pairs(buttons)])]
+
+
+async def act_resume(turn: Turn, inp: Input) -> list[Reply]:
+    found = await visible_inspection(turn.session, turn.person, int_argument(inp))
+    if found is None:
+        return [Reply(notice=turn.t("access.township_denied"))]
+    inspection, township = found
+    return await _open(turn, township.id or 0, inspection.year)
 
 
 async def step_pick_township(turn: Turn, inp: Input) -> list[Reply]:
@@ -169,7 +193,9 @@ async def _open(turn: Turn, township_id: int, year: int) -> list[Reply]:
         return [Reply(turn.t("inspect.confirm_reopen", township=township.name, year=year), buttons)]
     shown = render.expected_questions(cur.checklist, cur.values)
     done = sum(1 for q in shown if q.key in cur.answers)
-    note = turn.t("inspect.resumed", township=township.name, year=year, done=done, total=len(shown))
+    # The header counts the place among all questions (a number that never shrinks); here, what
+    # is left at most, as answers may hide more of it but never add to it.
+    note = turn.t("inspect.resumed", township=township.name, year=year, done=done, left=len(shown) - done)
     if inspection.status == InspectionStatus.returned and inspection.return_comment:
         note += "\n" + turn.t("inspect.return_comment", comment=inspection.return_comment)
     return await _next(turn, cur, prefix=note)

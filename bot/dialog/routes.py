@@ -141,6 +141,7 @@ ROUTES = Routes(
     actions={
         # An inspection: the township and year, the answers, the review.
         "township": inspect.act_township,
+        "resume": inspect.act_resume,
         "year": inspect.act_year,
         "answer": inspect.act_answer,
         "toggle": inspect.act_toggle,

@@ -6,51 +6,38 @@ import asyncio
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.cli_support import HELP_LOCALE
-from bot.config import Settings, SettingsError, load_settings
+from bot.cli_support import HELP_LOCALE, fail, h, out, settings_or_exit
+from bot.config import Settings
 from bot.i18n import t
 from bot.reports.team_cli import team_app
 from storage.db import make_engine, make_sessionmaker
-from storage.models import Area, table
 from storage.queries.people import area_and_below
+from storage.queries.registry import area_by_name
 from storage.queries.summary import Scope
 
 __all__ = ["export", "report", "report_app", "team_app"]
 
-err = Console(stderr=True, soft_wrap=True)
-
-YEAR = typer.Option(None, "--year", help="The inspection year (default: this year).")
-AREA = typer.Option(None, "--area", help="Only this area and the areas under it (default: all).")
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        err.print(f"[red]{exc}[/red]", highlight=False)
-        raise typer.Exit(2) from None
+YEAR = typer.Option(None, "--year", help=h("year"))
+AREA = typer.Option(None, "--area", help=h("area"))
+REPORT_SUFFIXES = (".docx", ".pdf")
 
 
-async def _scope(session: object, area: str | None) -> Scope:
+async def _scope(session: AsyncSession, area: str | None, locale: str) -> Scope:
     if area is None:
         return Scope()
-    a = table(Area)
-    conn = await session.connection()  # type: ignore[attr-defined]
-    found = (await conn.execute(select(a.c.id).where(a.c.name == area))).first()
-    if found is None:
-        err.print(f"[red]No area named {area!r}.[/red]", highlight=False)
-        raise typer.Exit(1)
-    return Scope(area_ids=frozenset(await area_and_below(session, found[0])))  # type: ignore[arg-type]
+    found = await area_by_name(session, area)
+    if found is None or found.id is None:
+        raise fail(t("cli.report.no_area", locale, area=area))
+    return Scope(area_ids=frozenset(await area_and_below(session, found.id)))
 
 
 async def _report(
-    settings: Settings, year: int | None, out: Path, area: str | None, pdf: Path | None
+    settings: Settings, year: int | None, area: str | None, files: list[Path]
 ) -> tuple[int, int]:
     from bot.reports.docx_report import APPENDIX_LIMIT, ReportOptions, report_text, write_text
-    from bot.reports.pdf_report import write_pdf
+    from bot.reports.pdf_report import PdfUnavailable, write_pdf
     from bot.reports.summary import build_summary, local_today
     from storage.queries.summary import inspections_in_year
 
@@ -58,7 +45,7 @@ async def _report(
     try:
         async with make_sessionmaker(engine)() as session:
             year = year or local_today(settings.tz).year
-            scope = await _scope(session, area)
+            scope = await _scope(session, area, settings.bot_locale)
             summary = await build_summary(session, scope, year, tz=settings.tz, with_team=True)
             listed = summary.total <= APPENDIX_LIMIT  # the appendix names each one's inspector and date
             details = {r.id: r for r in await inspections_in_year(session, scope, year)} if listed else {}
@@ -72,13 +59,18 @@ async def _report(
         names_limit=settings.report_names_limit,
     )
     text = report_text(summary, options, details)
-    write_text(text, out, options)
-    if pdf is not None:
-        write_pdf(text, pdf)
+    for path in files:
+        if path.suffix.lower() == ".pdf":
+            try:
+                write_pdf(text, path)
+            except PdfUnavailable as exc:
+                raise fail(t("cli.report.no_pdf", settings.bot_locale, reason=str(exc))) from None
+        else:
+            write_text(text, path, options)
     return year, summary.total
 
 
-async def _export(settings: Settings, year: int | None, out: Path, area: str | None) -> tuple[int, int]:
+async def _export(settings: Settings, year: int | None, path: Path, area: str | None) -> tuple[int, int]:
     from bot.reports.summary import local_today
     from bot.reports.xlsx_export import load_export, write_export
 
@@ -86,12 +78,11 @@ async def _export(settings: Settings, year: int | None, out: Path, area: str | N
     try:
         async with make_sessionmaker(engine)() as session:
             year = year or local_today(settings.tz).year
-            data = await load_export(
-                session, await _scope(session, area), year, tz=settings.tz, locale=settings.bot_locale
-            )
+            scope = await _scope(session, area, settings.bot_locale)
+            data = await load_export(session, scope, year, tz=settings.tz, locale=settings.bot_locale)
     finally:
         await engine.dispose()
-    write_export(data, out)
+    write_export(data, path)
     return year, sum(1 for r in data.rows if r.inspection is not None)
 
 
@@ -101,36 +92,44 @@ report_app = typer.Typer(no_args_is_help=False)
 @report_app.callback(invoke_without_command=True)
 def report(
     ctx: typer.Context,
-    out: Path = typer.Option(None, "--out", help="The Word file to write (.docx)."),
+    path: Path = typer.Option(None, "--out", help=h("report_out")),
     year: int = YEAR,
     area: str = AREA,
-    pdf: Path = typer.Option(None, "--pdf", help="Also write the same report as a PDF here."),
+    pdf: Path = typer.Option(None, "--pdf", help=h("report_pdf")),
 ) -> None:
-    """Write the year's supervision report (督查情况汇报) as a Word document (and a PDF)."""
-    if ctx.invoked_subcommand is not None:
+    if ctx.invoked_subcommand is not None:  # ``report notice``: its own options
         return
-    if out is None:
-        err.print("[red]Missing option '--out'.[/red]", highlight=False)
-        raise typer.Exit(2)
-    year, total = asyncio.run(_report(_settings(), year, out, area, pdf))
-    typer.echo(f"Report {year} ({total} townships): {out}" + (f", {pdf}" if pdf else ""))
+    settings = settings_or_exit()
+    if path is None:
+        raise fail(t("rectification.cli.need_out", settings.bot_locale), 2)
+    files = [path] + ([pdf] if pdf is not None else [])
+    for given, suffixes in ((path, REPORT_SUFFIXES), *(((pdf, (".pdf",)),) if pdf else ())):
+        if given.suffix.lower() not in suffixes:
+            raise fail(
+                t("cli.report.bad_suffix", settings.bot_locale, path=str(given), allowed=" ".join(suffixes))
+            )
+    year, total = asyncio.run(_report(settings, year, area, files))
+    names = "、".join(str(f) for f in files)
+    out.print(t("cli.report.written", settings.bot_locale, year=year, total=total, files=names))
 
 
 def export(
-    out: Path = typer.Option(..., "--out", help="The Excel file to write (.xlsx)."),
+    path: Path = typer.Option(..., "--out", help=h("export_out")),
     year: int = YEAR,
     area: str = AREA,
 ) -> None:
-    """Export the year's inspections, answers and answer history as an Excel workbook."""
-    year, rows = asyncio.run(_export(_settings(), year, out, area))
-    typer.echo(f"Export {year} ({rows} inspections): {out}")
+    settings = settings_or_exit()
+    if path.suffix.lower() != ".xlsx":
+        raise fail(t("cli.report.bad_suffix", settings.bot_locale, path=str(path), allowed=".xlsx"))
+    year, rows = asyncio.run(_export(settings, year, path, area))
+    out.print(t("cli.export.written", settings.bot_locale, year=year, rows=rows, file=str(path)))
 
 
 def _h(key: str) -> str:
     return t(key, HELP_LOCALE)
 
 
-async def _notice(settings: Settings, township: str, year: int | None, out: Path) -> tuple[str, int] | None:
+async def _notice(settings: Settings, township: str, year: int | None, path: Path) -> tuple[str, int] | None:
     from bot.engine import builtin_checklist
     from bot.reports.notice_docx import write_notice
     from bot.reports.summary import local_today
@@ -144,10 +143,9 @@ async def _notice(settings: Settings, township: str, year: int | None, out: Path
             found = [tw for tw, _area in await townships_named(session, township)]
             if len(found) != 1:
                 key = "rectification.cli.no_township" if not found else "rectification.cli.ambiguous"
-                err.print(f"[red]{t(key, settings.bot_locale, township=township)}[/red]", highlight=False)
-                raise typer.Exit(1)
+                raise fail(t(key, settings.bot_locale, township=township))
             written = await write_notice(
-                session, found[0].id or 0, year, out, settings.bot_locale, builtin_checklist(), today
+                session, found[0].id or 0, year, path, settings.bot_locale, builtin_checklist(), today
             )
     finally:
         await engine.dispose()
@@ -158,11 +156,14 @@ async def _notice(settings: Settings, township: str, year: int | None, out: Path
 def notice(
     township: str = typer.Option(..., "--township", help=_h("rectification.cli.township_help")),
     year: int = YEAR,
-    out: Path = typer.Option(..., "--out", help=_h("rectification.cli.out_help")),
+    path: Path = typer.Option(..., "--out", help=_h("rectification.cli.out_help")),
 ) -> None:
-    locale = _settings().bot_locale
-    done = asyncio.run(_notice(_settings(), township, year, out))
+    settings = settings_or_exit()
+    if path.suffix.lower() != ".docx":
+        raise fail(t("cli.report.bad_suffix", settings.bot_locale, path=str(path), allowed=".docx"))
+    done = asyncio.run(_notice(settings, township, year, path))
     if done is None:
-        err.print(f"[red]{t('rectification.cli.no_items', locale, township=township)}[/red]", highlight=False)
-        raise typer.Exit(1)
-    typer.echo(t("rectification.cli.written", locale, township=done[0], year=done[1], out=str(out)))
+        raise fail(t("rectification.cli.no_items", settings.bot_locale, township=township))
+    out.print(
+        t("rectification.cli.written", settings.bot_locale, township=done[0], year=done[1], out=str(path))
+    )

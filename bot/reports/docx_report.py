@@ -32,10 +32,11 @@ from zoneinfo import ZoneInfo
 
 from docx import Document
 from docx.document import Document as DocumentObject
-from docx.enum.section import WD_SECTION
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
+from docx.section import Section
 from docx.shared import Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
@@ -590,13 +591,18 @@ def _footers(doc: DocumentObject) -> None:
 
 # Column widths of the appendix, in twentieths of a point (the type area is 156 mm ≈ 8845).
 APPENDIX_WIDTHS = (600, 950, 950, 750, 800, 1100, 600, 600, 2495)
+# In the Word document the appendix is a landscape section (GB/T 9704 allows a table turned
+# sideways), 243 mm ≈ 13780 wide: the groups column gets the room.
+APPENDIX_WIDTHS_WIDE = (600, 1300, 1300, 1000, 900, 1300, 600, 600, 6180)
 
 
 def _table(doc: DocumentObject, rows: list[list[str]]) -> None:
     """The appendix: a grid whose header repeats on every page. Written as one piece of
     XML (python-docx adds rows one object at a time, far too slowly for thousands)."""
     widths = (
-        APPENDIX_WIDTHS if len(rows[0]) == len(APPENDIX_WIDTHS) else (8845 // len(rows[0]),) * len(rows[0])
+        APPENDIX_WIDTHS_WIDE
+        if len(rows[0]) == len(APPENDIX_WIDTHS_WIDE)
+        else (sum(APPENDIX_WIDTHS_WIDE) // len(rows[0]),) * len(rows[0])
     )
     run = (
         f'<w:rPr><w:rFonts w:ascii="{LATIN_FONT}" w:hAnsi="{LATIN_FONT}" w:eastAsia="{TABLE_FONT}"/>'
@@ -635,6 +641,16 @@ def _table(doc: DocumentObject, rows: list[list[str]]) -> None:
     body.find(qn("w:sectPr")).addprevious(parse_xml("".join(parts)))
 
 
+def _landscape(section: Section) -> None:
+    """The appendix's section: A4 turned sideways, the same margins along the long sides
+    (page numbers keep their place below the text, as GB/T 9704 asks of a turned table)."""
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Mm(297), Mm(210)
+    section.top_margin, section.bottom_margin = Mm(28), Mm(30)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    section.footer_distance = Mm(18)
+
+
 def build_document(text: ReportText) -> DocumentObject:
     doc = Document()
     _prepare(doc)
@@ -651,9 +667,10 @@ def build_document(text: ReportText) -> DocumentObject:
             _set_fonts(p.add_run(block.text), TITLE_FONT, TITLE_SIZE)
             doc.add_paragraph()  # one blank line between the title and the addressee
             continue
+        if block.kind == "appendix":
+            _landscape(doc.add_section(WD_SECTION.NEW_PAGE))
         if block.kind in ("h1", "appendix"):
             p = doc.add_paragraph(style="Heading 1")
-            p.paragraph_format.page_break_before = block.kind == "appendix"
             font = H1_FONT
         elif block.kind == "h2":
             p = doc.add_paragraph(style="Heading 2")

@@ -98,10 +98,36 @@ def _table(pdf: _Pdf, rows: list[list[str]]) -> None:
         draw(values)
 
 
+# Chinese line breaking (禁则): closing punctuation never starts a line — it hangs in the margin
+# at the end of the line before — and an opening bracket never ends one.
+NO_LINE_START = frozenset("，。、；：？！）》」』】〕”’…%,.;:?!)]")
+NO_LINE_END = frozenset("（《「『【〔“‘([")
+
+
+def wrap(pdf: FPDF, width: float, text: str) -> list[str]:
+    """The lines of ``text`` in the current font within ``width``, broken between any two
+    characters as Chinese is, under the rules above."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line, used = "", 0.0
+        for ch in paragraph:
+            w = pdf.get_string_width(ch)
+            if line and used + w > width and ch not in NO_LINE_START:
+                carry = ""
+                while len(line) > 1 and line[-1] in NO_LINE_END:
+                    carry, line = line[-1] + carry, line[:-1]
+                lines.append(line)
+                line, used = carry, pdf.get_string_width(carry)
+            line += ch
+            used += w
+        lines.append(line)
+    return lines
+
+
 def _lines(pdf: _Pdf, height: float, text: str, align: str = "L") -> None:
     """A paragraph across the type area; the next starts at the left margin below it."""
-    # Chinese breaks between any two characters (and keeps the indent's full-width spaces).
-    pdf.multi_cell(0, height, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=WrapMode.CHAR)
+    for line in wrap(pdf, pdf.epw, text):
+        pdf.cell(0, height, line, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def write_pdf(text: ReportText, path: Path) -> Path:

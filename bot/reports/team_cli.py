@@ -7,18 +7,16 @@ import asyncio
 
 import typer
 
-from bot.config import load_settings
+from bot.cli_support import h, out, settings_or_exit
 from bot.reports.team import describe, parse_person
 from storage.db import make_engine, make_sessionmaker, transaction
 from storage.queries.targets import inspection_team, set_inspection_team
 
-team_app = typer.Typer(
-    help="The year's inspection team (督查组), as the report names it.", no_args_is_help=True
-)
+team_app = typer.Typer(help=h("team"), no_args_is_help=True)
 
 
 async def _run(year: int, leader: str | None, members: list[str] | None, asks: str | None) -> str:
-    settings = load_settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.db_url)
     try:
         async with transaction(make_sessionmaker(engine)) as session:
@@ -39,24 +37,16 @@ async def _run(year: int, leader: str | None, members: list[str] | None, asks: s
         await engine.dispose()
 
 
-@team_app.command("set")
+@team_app.command("set", help=h("team_set"))
 def set_team(
-    year: int = typer.Option(..., "--year", help="The inspection year."),
-    leader: str = typer.Option(
-        None, "--leader", help='The leader, with the title in brackets: "张三（督查室主任）".'
-    ),
-    member: list[str] = typer.Option(
-        None, "--member", help='A member, e.g. "李四（档案局）"; repeat for each.'
-    ),
-    asks: str = typer.Option(
-        None, "--asks", help='What the report asks of its addressee beyond the data ("" clears).'
-    ),
+    year: int = typer.Option(..., "--year", help=h("team_year")),
+    leader: str = typer.Option(None, "--leader", help=h("team_leader")),
+    member: list[str] = typer.Option(None, "--member", help=h("team_member")),
+    asks: str = typer.Option(None, "--asks", help=h("team_asks")),
 ) -> None:
-    """Set the year's inspection team (what is not given stays as it was)."""
-    typer.echo(asyncio.run(_run(year, leader, member or None, asks)))
+    out.print(asyncio.run(_run(year, leader, member or None, asks)))
 
 
-@team_app.command("show")
-def show_team(year: int = typer.Option(..., "--year", help="The inspection year.")) -> None:
-    """Show the year's inspection team."""
-    typer.echo(asyncio.run(_run(year, None, None, None)))
+@team_app.command("show", help=h("team_show"))
+def show_team(year: int = typer.Option(..., "--year", help=h("team_year"))) -> None:
+    out.print(asyncio.run(_run(year, None, None, None)))

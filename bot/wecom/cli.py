@@ -6,10 +6,10 @@ import asyncio
 
 import typer
 
-from bot.cli_support import err, settings_or_exit
+from bot.cli_support import err, h, out, settings_or_exit
 from bot.i18n import t
 
-wecom_app = typer.Typer(help="WeCom (企业微信) application.", no_args_is_help=True)
+wecom_app = typer.Typer(help=h("wecom"), no_args_is_help=True)
 
 MENU = ("inspect", "cancel", "help")
 
@@ -19,9 +19,8 @@ def menu_buttons(locale: str | None) -> list[dict[str, str]]:
     return [{"type": "click", "name": t(f"wecom.menu.{key}", locale), "key": key} for key in MENU]
 
 
-@wecom_app.command("menu")
+@wecom_app.command("menu", help=h("wecom_menu"))
 def menu() -> None:
-    """Set the application's menu (开始检查 · 暂停检查 · 帮助); replaces the current one."""
     from bot.wecom.client import WeComClient, WeComError
 
     settings = settings_or_exit()
@@ -46,4 +45,4 @@ def menu() -> None:
         err.print(str(exc), highlight=False)
         raise typer.Exit(1) from None
     items = " · ".join(b["name"] for b in buttons)
-    typer.echo(t("wecom.menu_created", settings.bot_locale, agent_id=settings.wecom_agent_id, items=items))
+    out.print(t("wecom.menu_created", settings.bot_locale, agent_id=settings.wecom_agent_id, items=items))

@@ -61,6 +61,23 @@ class Stored:
     skipped: bool = False
 
 
+async def unfinished_of(session: AsyncSession, person_id: int, township_ids: list[int]) -> list[Inspection]:
+    """The person's own inspections not yet submitted (drafts, and returned ones) among these
+    townships, the latest touched first: what /inspect offers to continue."""
+    if not township_ids:
+        return []
+    stmt = (
+        select(Inspection)
+        .where(
+            Inspection.inspector_id == person_id,
+            col(Inspection.township_id).in_(township_ids),
+            col(Inspection.status).in_([InspectionStatus.draft, InspectionStatus.returned]),
+        )
+        .order_by(col(Inspection.updated_at).desc())
+    )
+    return list((await session.exec(stmt)).all())
+
+
 async def answers_of(session: AsyncSession, inspection_id: int) -> dict[str, Stored]:
     stmt = select(Answer.question_key, Answer.value, Answer.skipped).where(
         Answer.inspection_id == inspection_id
