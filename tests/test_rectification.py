@@ -452,3 +452,32 @@ async def test_cli_contact_needs_exactly_one_township(sessions: SessionMaker) ->
     assert "只能绑定一个乡镇" in refused.value.render("zh-CN")
     made = await service.make_invite(sessions, "contact", townships=["太平乡"])
     assert made.townships == ["太平乡"]
+
+
+async def test_a_contact_reads_nothing_of_any_inspection(sessions: SessionMaker, tmp_path: Path) -> None:
+    """Every command and every stateless button, with any township: a contact gets their
+    items and help, never an inspection's answers — their own township's included."""
+    from bot.dialog.routes import ROUTES
+    from tests.people_world import TAIPING_SECRET, XINHUA_SECRET
+
+    w = await build_world(sessions, tmp_path, inspections=True)
+    async with transaction(sessions) as s:
+        taiping = await s.get(Township, w.ids["taiping"])
+        await add_person(s, "周档案员", Role.contact, identities=[("test", CONTACT)], contact_of=taiping)
+    contact = chat(w, CONTACT)
+    for command in sorted(ROUTES.commands):
+        for arg in ("", "太平乡", "新华乡", str(w.year)):
+            await contact.say(f"/{command} {arg}".strip())
+            shown = contact.text + "".join(r.text for r in contact.notes)
+            assert TAIPING_SECRET not in shown and XINHUA_SECRET not in shown, command
+            assert not any(r.file for r in contact.replies), command
+    for action in sorted(ROUTES.stateless):
+        for arg in (
+            w.ids["taiping_insp"],
+            w.ids["xinhua_insp"],
+            w.ids["taiping"],
+            f"i{w.ids['taiping_insp']}",
+        ):
+            await press_data(contact, f"x:{action}:{arg}")
+            assert TAIPING_SECRET not in contact.text and XINHUA_SECRET not in contact.text, action
+            assert not any(r.file for r in contact.replies), action
