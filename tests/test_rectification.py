@@ -481,3 +481,22 @@ async def test_a_contact_reads_nothing_of_any_inspection(sessions: SessionMaker,
             await press_data(contact, f"x:{action}:{arg}")
             assert TAIPING_SECRET not in contact.text and XINHUA_SECRET not in contact.text, action
             assert not any(r.file for r in contact.replies), action
+
+
+async def test_a_supervisor_sets_another_due_date_and_the_contact_is_told(world: World) -> None:
+    inspector, boss, contact = chat(world, "100"), chat(world, "300"), chat(world, CONTACT)
+    await inspect_and_submit(world, inspector)
+    lag = (await items(world))["filing_lagging"]
+    assert lag.owner_id == world.ids["contact"]
+    await inspector.say(f"/due {lag.id} 2027-03-31")
+    assert "只有督查室和管理员" in inspector.text
+    await contact.say(f"/due {lag.id} 2027-03-31")
+    assert "乡镇联系人" in contact.text
+    await chat(world, "400").say(f"/due {lag.id} 2027-03-31")  # 孙主任 of the other county
+    assert (await items(world))["filing_lagging"].due.isoformat() == f"{world.year}-12-31"
+    await boss.say(f"/due {lag.id} 2027年3月31日")
+    assert "已调整整改期限" in boss.text and "限 2027-03-31 前" in boss.text
+    [told] = notes_to(boss, CONTACT)
+    assert "整改期限已调整" in told.text
+    assert (await items(world))["filing_lagging"].due.isoformat() == "2027-03-31"
+    assert await events(world, lag.id or 0) == ["opened", "due_set"]

@@ -78,6 +78,7 @@ def role_help(turn: Turn) -> str:
         lines.append(turn.t("rectification.help_inspector"))
     if is_staff(turn.person):
         lines.append(turn.t("people.help_supervisor"))
+        lines.append(turn.t("rectification.help_staff"))
     if turn.person.role == Role.admin:
         lines.append(turn.t("people.help_admin"))
     return "\n".join(lines)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bot.dialog.access import is_staff
 from bot.dialog.current import Current
 from bot.dialog.state import ItemDraft
 from bot.dialog.turn import STATELESS, Turn, argument, int_argument, locale_of
@@ -146,6 +148,7 @@ async def after_submit(turn: Turn, cur: Current) -> list[Reply]:
     assert inspection.id is not None and township.id is not None
     raised = rf.findings(cur.checklist, cur.values, inspection.year)
     deadline = (await year_target(turn.session, inspection.year)).deadline
+    owners = await q_items.contacts_of(turn.session, township.id)  # the township's contact owns it
     synced = await q_items.sync_items(
         turn.session,
         township_id=township.id,
@@ -155,6 +158,7 @@ async def after_submit(turn: Turn, cur: Current) -> list[Reply]:
         known=[f.key for f in rf.rectify_flags(cur.checklist)],
         due=deadline,
         by=turn.person.id,
+        owner=owners[0].id if owners else None,
     )
     if not (synced.opened or synced.resolved or synced.kept):
         return [Reply(turn.t("rectification.none_found"))]
@@ -477,6 +481,50 @@ async def step_comment(turn: Turn, inp: Input) -> list[Reply]:
         )
     finding = rf.label(_checklist(turn), item.finding, turn.locale)
     return [Reply(turn.t("rectification.sent_back", township=name, finding=finding)), *notes]
+
+
+# A due date other than the year's deadline -------------------------------------------------------
+
+
+async def cmd_due(turn: Turn, inp: Input) -> list[Reply]:
+    """``/due <item number> <date>``: a supervisor or an administrator sets an item's due date."""
+    if not is_staff(turn.person):
+        return [Reply(turn.t("rectification.due.staff_only"))]
+    head, _, rest = inp.text.strip().partition(" ")
+    number = head.lstrip("#")
+    day = _date(rest.strip())
+    if not number.isdigit() or day is None:
+        return [Reply(turn.t("rectification.due.usage"))]
+    item = await q_items.item_by_id(turn.session, int(number))
+    if item is None or not await may_review(turn, item):
+        return [Reply(turn.t("rectification.due.not_found", n=number))]
+    if item.status == ItemStatus.closed:
+        return [Reply(turn.t("rectification.not_open.closed"))]
+    assert turn.person.id is not None
+    await q_items.set_due(turn.session, item, turn.person.id, day)
+    township = await township_by_id(turn.session, item.township_id)
+    line = item_line(_checklist(turn), item, turn.locale)
+    notes = []
+    for person, identity in await _contacts(turn, item.township_id):
+        loc = locale_of(person, turn.services.locale)
+        text = t(
+            "rectification.due.told",
+            loc,
+            township=township.name if township else "",
+            line=item_line(_checklist(turn), item, loc),
+        )
+        notes.append(Reply(text, to=(identity.channel, identity.external_id)))
+    return [Reply(turn.t("rectification.due.set", line=line)), *notes]
+
+
+def _date(text: str) -> date | None:
+    match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)
+    if match is None:
+        return None
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
 
 
 # The 整改通知书 ------------------------------------------------------------------------------------

@@ -137,6 +137,7 @@ ROUTES = Routes(
         "unmute": deadlines.cmd_unmute,
         "invite": access.cmd_invite,
         "items": items.cmd_items,
+        "due": items.cmd_due,
     },
     actions={
         # An inspection: the township and year, the answers, the review.

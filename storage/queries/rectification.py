@@ -53,6 +53,7 @@ async def sync_items(
     known: Iterable[str],
     due: date,
     by: int | None,
+    owner: int | None = None,
 ) -> Synced:
     """Bring the township's items in line with an inspection just submitted: each finding
     (flag key → the answers behind it) has an item — one still open from an earlier year is
@@ -88,6 +89,7 @@ async def sync_items(
             inspection_id=inspection_id,
             evidence=evidence,
             due=due,
+            owner_id=owner,
             opened_by=by,
             opened_at=now,
             updated_at=now,
