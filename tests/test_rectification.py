@@ -500,3 +500,53 @@ async def test_a_supervisor_sets_another_due_date_and_the_contact_is_told(world:
     assert "整改期限已调整" in told.text
     assert (await items(world))["filing_lagging"].due.isoformat() == "2027-03-31"
     assert await events(world, lag.id or 0) == ["opened", "due_set"]
+
+
+async def test_second_year_unchanged_sections_in_one_tap_each(world: World) -> None:
+    from storage.queries.dialog_state import load_state
+    from tests.dialog_driver import stored_answers
+
+    inspector, boss = chat(world, "100"), chat(world, "300")
+    last = world.year - 1
+    await inspector.say("/inspect")
+    await inspector.press("太平乡")
+    await inspector.press(f"{last} 年")
+    await answer_all(world, inspector)
+    await inspector.press("提交")
+    assert {i.year for i in (await items(world)).values()} == {last}
+    # This year: every section confirmed in one tap but the room, where the protections are now complete.
+    await inspector.say("/inspect")
+    await inspector.press("太平乡")
+    await inspector.press(YEAR_BUTTON)
+    assert f"上次发现：八防措施不全（{last}年度）— 现在是否已整改？" in inspector.text
+    assert f"上次检查（{last}年度）【组织领导】：分管领导 是；纳入目标管理 否" in inspector.text
+    taps = 0
+    for _ in range(40):
+        async with world.sessions() as s:
+            state, _ = await load_state(s, world.ids["inspector"])
+        if state.get("step") != "question":
+            break
+        key = state["question"]
+        if key == "protections":
+            await inspector.say("全部")
+        elif key == "photos":
+            await inspector.photo(b"\xff\xd8y2", "y2")
+            await inspector.press("完成")
+        elif any("本部分与上次相同" in label for label in inspector.labels()) and key != "has_room":
+            await inspector.press("本部分与上次相同")
+            taps += 1
+        else:
+            await inspector.say(TYPED[key][0])
+    assert taps == 8  # every section but the room (answered) and the photos (new ones): one tap each
+    await inspector.press("提交")
+    before = await stored_answers(world.sessions, world.ids["taiping"], last)
+    after = await stored_answers(world.sessions, world.ids["taiping"], world.year)
+    changed = {k for k in after if after.get(k) != before.get(k)}
+    assert changed == {"protections", "photos"}, changed
+    found = await items(world)
+    assert found["missing_protections"].status == ItemStatus.closed
+    assert found["missing_protections"].closed_how == "answers"
+    assert found["filing_lagging"].status == ItemStatus.open and found["filing_lagging"].year == last
+    await boss.say("/status 太平乡")
+    assert f"较 {last} 年度：得分 +4；已解决：八防措施不全" in boss.text
+    assert f"{last} 年度发现 2 项：待整改 1 项（其中逾期 1 项）、待审核 0 项、已整改 1 项" in boss.text

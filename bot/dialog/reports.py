@@ -194,6 +194,12 @@ async def _township_items(turn: Turn, township_id: int, checklist: Checklist) ->
         return []
     today = turn.services.today()
     lines = [turn.t("rectification.status_card", counts=counts_text(tally(found, today), turn.locale))]
+    for year in sorted(
+        {i.year for i in found}, reverse=True
+    ):  # what each inspection raised, and where it stands
+        raised = [i for i in found if i.year == year]
+        counts = counts_text(tally(raised, today), turn.locale)
+        lines.append(turn.t("rectification.card_year", year=year, n=len(raised), counts=counts))
     lines += ["· " + item_line(checklist, i, turn.locale) for i in found if i.status != ItemStatus.closed]
     return lines
 

@@ -150,6 +150,7 @@ ROUTES = Routes(
         "skip": inspect.act_skip,
         "back": inspect.act_back,
         "keep": inspect.act_keep,
+        "same_section": inspect.act_same_section,
         "photos_done": inspect.act_photos_done,
         "remove_photo": inspect.act_remove_photo,
         "confirm_answer": inspect.act_confirm_answer,
