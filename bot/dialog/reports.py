@@ -20,6 +20,7 @@ from bot.dialog.types import Button, Input, Reply
 from bot.engine import Checklist, Derived, QType, derive, effective_answers, format_value
 from bot.rectification.progress import tally
 from bot.rectification.texts import counts_text, item_line, summary_lines
+from bot.rectification.yoy import compare_years
 from bot.reports.summary import (
     NOT_INSPECTED,
     Summary,
@@ -355,7 +356,13 @@ async def _overseer_year(turn: Turn, inp: Input) -> tuple[int | None, list[Reply
 
 
 async def _summary(
-    turn: Turn, year: int, *, with_team: bool = False, with_areas: bool = False, keep: bool = False
+    turn: Turn,
+    year: int,
+    *,
+    with_team: bool = False,
+    with_areas: bool = False,
+    keep: bool = False,
+    with_previous: bool = False,
 ) -> Summary:
     """The year's summary for the person's scope. With ``keep``, facts it had to compute
     are written for the next reader (the turn then holds the right to write: only where
@@ -374,6 +381,7 @@ async def _summary(
         with_team=with_team,
         with_areas=with_areas,
         keep=write if keep else None,
+        with_previous=with_previous,
     )
 
 
@@ -381,7 +389,7 @@ async def cmd_summary(turn: Turn, inp: Input) -> list[Reply]:
     year, refusal = await _overseer_year(turn, inp)
     if year is None:
         return refusal
-    return [summary_reply(turn, await _summary(turn, year, keep=True))]
+    return [summary_reply(turn, await _summary(turn, year, keep=True, with_previous=True))]
 
 
 def _deadline_line(turn: Turn, s: Summary) -> str:
@@ -469,6 +477,7 @@ def summary_reply(turn: Turn, s: Summary) -> Reply:
     if s.village_keys:
         lines.append(villages_line(turn, s))
     lines += _items_lines(turn, s)
+    lines += compare_years(s, summary_groups(s), turn.locale)
     lines.append("")
     if not s.counted:
         lines.append(turn.t("summary.no_record"))
@@ -619,7 +628,7 @@ async def cmd_report(turn: Turn, inp: Input) -> list[Reply]:
     from bot.reports.docx_report import APPENDIX_LIMIT, ReportOptions, report_text, write_text
     from bot.reports.pdf_report import write_pdf
 
-    summary = await _summary(turn, year, with_team=True)
+    summary = await _summary(turn, year, with_team=True, with_previous=True)
     scope = await scope_of(turn.session, turn.person)
     settings = get_settings()
     listed = summary.total <= APPENDIX_LIMIT  # the appendix lists them one by one: their dates, inspectors

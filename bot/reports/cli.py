@@ -46,7 +46,9 @@ async def _report(
         async with make_sessionmaker(engine)() as session:
             year = year or local_today(settings.tz).year
             scope = await _scope(session, area, settings.bot_locale)
-            summary = await build_summary(session, scope, year, tz=settings.tz, with_team=True)
+            summary = await build_summary(
+                session, scope, year, tz=settings.tz, with_team=True, with_previous=True
+            )
             listed = summary.total <= APPENDIX_LIMIT  # the appendix names each one's inspector and date
             details = {r.id: r for r in await inspections_in_year(session, scope, year)} if listed else {}
     finally:

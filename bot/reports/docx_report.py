@@ -44,6 +44,7 @@ from docx.text.run import Run
 from bot.engine import QType
 from bot.i18n import DEFAULT_LOCALE, catalogue, normalise_locale, t
 from bot.rectification.progress import by_key, tally
+from bot.rectification.yoy import compare_years
 from bot.reports.summary import Summary, TownshipYear, join_names, local_today, money, number, percent
 from storage.models import InspectionStatus
 from storage.queries.summary import InspectionRow
@@ -185,6 +186,7 @@ class _Writer:
         self.opening()
         self.out.add("h1", self.t("h1_good"))
         self.good()
+        self.compared()
         self.out.add("h1", self.t("h1_problems"))
         self.problems()
         self.out.add("h1", self.t("h1_next"))
@@ -382,6 +384,16 @@ class _Writer:
             self.out.add("body", text)
         if s.team is not None and s.team.asks:
             self.out.add("body", self.t("asks_text", asks=s.team.asks))
+
+    def compared(self) -> None:
+        """The year against the one before (where the summary was read with it)."""
+        keys = [g.key for g in self.rules.groups()] if self.rules else []
+        lines = compare_years(self.s, keys, self.loc)
+        if lines:
+            text = lines[0] + "".join(lines[1:])
+            self.out.add(
+                "body", text[:-1] + t("rectification.yoy.end", self.loc) if text[-1] in "；;" else text
+            )
 
     def rectification(self) -> None:
         """四、整改情况: the items the year's inspections raised — closed, outstanding (overdue) —

@@ -175,6 +175,8 @@ class Summary:
     areas: dict[int, tuple[str, int | None]] = field(default_factory=dict)  # id → (name, parent)
     # The rectification items the year's inspections raised in the townships in scope.
     items: list[RectificationItem] = field(default_factory=list)
+    # The same scope a year earlier, where asked for (the comparison with the previous year).
+    previous: Summary | None = None
     _groups: dict[str, list[TownshipYear]] = field(default_factory=dict, repr=False)
 
     # Who is where ----------------------------------------------------------------------
@@ -360,6 +362,7 @@ async def build_summary(
     with_team: bool = False,
     with_areas: bool = False,
     keep: Keep | None = None,
+    with_previous: bool = False,
 ) -> Summary:
     """Where the townships in scope stand in ``year``: one read of the townships with their
     inspections and kept facts. Facts missing or out of date are computed from the
@@ -395,13 +398,17 @@ async def build_summary(
         period=await team_of_year(session, scope, year) if with_team else Team(),
         areas=await area_tree(session) if with_areas else {},
         items=await _items(session, townships, year),
+        previous=await build_summary(session, scope, year - 1, tz=tz, checklists=checklists, today=today)
+        if with_previous
+        else None,
     )
 
 
 async def _items(session: AsyncSession, townships: list[TownshipYear], year: int) -> list[RectificationItem]:
     """The year's items of the townships in scope (read by year: a scope may hold thousands)."""
     ids = {ty.township.id for ty in townships}
-    return [i for i in await year_items(session, year) if i.township_id in ids]
+    inspections = [ty.inspection.id for ty in townships if ty.inspection is not None]
+    return [i for i in await year_items(session, year, inspections) if i.township_id in ids]
 
 
 def _townships(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -70,6 +70,12 @@ async def sync_items(
     for finding, evidence in findings.items():
         live = next((i for i in items if i.finding == finding and i.status != ItemStatus.closed), None)
         if live is not None:
+            if live.inspection_id != inspection_id:  # a later inspection finds it still there
+                live.inspection_id, live.evidence, live.updated_at = inspection_id, evidence, now
+                session.add(live)
+                await session.flush()
+                assert live.id is not None
+                await _event(session, live.id, "still", by)
             done.kept.append(live)
             continue
         this_year = next((i for i in items if i.finding == finding and i.year == year), None)
@@ -259,7 +265,14 @@ async def contact_townships(session: AsyncSession) -> dict[int, int]:
     return {pid: tid for pid, tid in (await session.exec(stmt)).all() if pid is not None and tid is not None}
 
 
-async def year_items(session: AsyncSession, year: int) -> list[RectificationItem]:
-    """The items raised by a year's inspections."""
-    stmt = select(RectificationItem).where(RectificationItem.year == year)
+async def year_items(
+    session: AsyncSession, year: int, inspection_ids: Iterable[int] = ()
+) -> list[RectificationItem]:
+    """The items a year's inspections raised, or found still there (``inspection_ids``: the
+    year's inspections)."""
+    found = col(RectificationItem.year) == year
+    ids = sorted(set(inspection_ids))
+    stmt = select(RectificationItem).where(
+        or_(found, col(RectificationItem.inspection_id).in_(ids)) if ids else found
+    )
     return list((await session.exec(stmt.order_by(col(RectificationItem.id)))).all())
