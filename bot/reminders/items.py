@@ -20,7 +20,7 @@ from bot.rectification import findings as rf
 from bot.rectification.texts import item_line
 from bot.reminders.planned import Planned
 from bot.reminders.rules import Occasion, ReminderRules, occasion
-from storage.models import ItemStatus, RectificationItem, Role, Township
+from storage.models import RectificationItem, Role, Township
 from storage.queries import rectification as q_items
 from storage.queries.people import area_with_parents
 from storage.queries.recipients import Recipient, assignments
@@ -35,7 +35,7 @@ CONTACT, INSPECTOR, SUPERVISOR = "item-contact", "item-inspector", "item-supervi
 async def plan_items(
     session: AsyncSession, today: date, rules: ReminderRules, people: Sequence[Recipient]
 ) -> list[Planned]:
-    items = [i for i in await q_items.all_items(session) if i.status == ItemStatus.open]
+    items = await q_items.open_items(session)
     if not items or not people:
         return []
     townships = {

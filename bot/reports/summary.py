@@ -407,8 +407,7 @@ async def build_summary(
 async def _items(session: AsyncSession, townships: list[TownshipYear], year: int) -> list[RectificationItem]:
     """The year's items of the townships in scope (read by year: a scope may hold thousands)."""
     ids = {ty.township.id for ty in townships}
-    inspections = [ty.inspection.id for ty in townships if ty.inspection is not None]
-    return [i for i in await year_items(session, year, inspections) if i.township_id in ids]
+    return [i for i in await year_items(session, year) if i.township_id in ids]
 
 
 def _townships(

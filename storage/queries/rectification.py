@@ -16,7 +16,17 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import writable
-from storage.models import Area, ItemEvent, ItemStatus, Person, RectificationItem, Role, Township, table
+from storage.models import (
+    Area,
+    Inspection,
+    ItemEvent,
+    ItemStatus,
+    Person,
+    RectificationItem,
+    Role,
+    Township,
+    table,
+)
 from storage.types import utcnow
 
 _t = table(RectificationItem)
@@ -143,10 +153,9 @@ async def items_of(
     return list((await session.exec(stmt)).all())
 
 
-async def all_items(session: AsyncSession, year: int | None = None) -> list[RectificationItem]:
-    stmt = select(RectificationItem)
-    if year is not None:
-        stmt = stmt.where(RectificationItem.year == year)
+async def open_items(session: AsyncSession) -> list[RectificationItem]:
+    """Every item still to be rectified (the reminders' list; the index on status serves it)."""
+    stmt = select(RectificationItem).where(RectificationItem.status == ItemStatus.open)
     return list((await session.exec(stmt.order_by(col(RectificationItem.id)))).all())
 
 
@@ -265,14 +274,11 @@ async def contact_townships(session: AsyncSession) -> dict[int, int]:
     return {pid: tid for pid, tid in (await session.exec(stmt)).all() if pid is not None and tid is not None}
 
 
-async def year_items(
-    session: AsyncSession, year: int, inspection_ids: Iterable[int] = ()
-) -> list[RectificationItem]:
-    """The items a year's inspections raised, or found still there (``inspection_ids``: the
-    year's inspections)."""
-    found = col(RectificationItem.year) == year
-    ids = sorted(set(inspection_ids))
+async def year_items(session: AsyncSession, year: int) -> list[RectificationItem]:
+    """The items a year's inspections raised, or found still there (an earlier year's item
+    that a later inspection found again points at that inspection)."""
+    of_year = select(Inspection.id).where(Inspection.year == year)
     stmt = select(RectificationItem).where(
-        or_(found, col(RectificationItem.inspection_id).in_(ids)) if ids else found
+        or_(col(RectificationItem.year) == year, col(RectificationItem.inspection_id).in_(of_year))
     )
     return list((await session.exec(stmt.order_by(col(RectificationItem.id)))).all())
