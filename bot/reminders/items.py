@@ -22,7 +22,7 @@ from bot.reminders.planned import Planned
 from bot.reminders.rules import Occasion, ReminderRules, occasion
 from storage.models import RectificationItem, Role, Township
 from storage.queries import rectification as q_items
-from storage.queries.people import area_with_parents
+from storage.queries.people import area_parents
 from storage.queries.recipients import Recipient, assignments
 
 MAX_LISTED = 10
@@ -46,7 +46,8 @@ async def plan_items(
     }
     contacts = await q_items.contact_townships(session)
     assigned = await assignments(session)
-    chains = {tid: set(await area_with_parents(session, tw.area_id)) for tid, tw in townships.items()}
+    parents = await area_parents(session)  # one read: the areas are few
+    chains = {tid: _chain(parents, tw.area_id) for tid, tw in townships.items()}
     checklist = builtin_checklist()
     # (rule, person, occasion key) → the items it lists, and whether it is urgent.
     due: dict[tuple[str, int, str], tuple[Recipient, Occasion, list[RectificationItem]]] = {}
@@ -76,6 +77,14 @@ async def plan_items(
         _planned(rule, person, occ, key, listed, townships, checklist)
         for (rule, _pid, key), (person, occ, listed) in sorted(due.items(), key=lambda kv: kv[0])
     ]
+
+
+def _chain(parents: dict[int, int | None], area_id: int) -> set[int]:
+    """The area and those it is nested in."""
+    chain = [area_id]
+    while (parent := parents.get(chain[-1])) is not None and parent not in chain:
+        chain.append(parent)
+    return set(chain)
 
 
 def _planned(

@@ -153,6 +153,17 @@ async def items_of(
     return list((await session.exec(stmt)).all())
 
 
+async def live_items(session: AsyncSession) -> list[RectificationItem]:
+    """Every item not closed, oldest first."""
+    stmt = select(RectificationItem).where(
+        col(RectificationItem.status).in_([ItemStatus.open, ItemStatus.reported])
+    )
+    stmt = stmt.order_by(
+        col(RectificationItem.township_id), col(RectificationItem.year), col(RectificationItem.id)
+    )
+    return list((await session.exec(stmt)).all())
+
+
 async def open_items(session: AsyncSession) -> list[RectificationItem]:
     """Every item still to be rectified (the reminders' list; the index on status serves it)."""
     stmt = select(RectificationItem).where(RectificationItem.status == ItemStatus.open)
