@@ -256,13 +256,6 @@ async def contacts_of(session: AsyncSession, township_id: int) -> list[Person]:
     return list((await session.exec(stmt.order_by(col(Person.id)))).all())
 
 
-async def bind_contact(session: AsyncSession, person_id: int, township_id: int) -> None:
-    p = table(Person)
-    await (await writable(session)).execute(
-        update(p).where(p.c.id == person_id).values(township_id=township_id)
-    )
-
-
 async def townships_with_areas(
     session: AsyncSession, township_ids: Iterable[int]
 ) -> dict[int, tuple[Township, Area]]:
