@@ -562,3 +562,23 @@ async def test_second_year_unchanged_sections_in_one_tap_each(world: World) -> N
     assert "较上年，八防措施不全的乡镇由 1 个减至 0 个；其余" in compared and compared.endswith(
         "项与上年相同。"
     )
+
+
+async def test_guidance_asked_and_answered(world: World) -> None:
+    inspector, contact = chat(world, "100"), chat(world, CONTACT)
+    await inspect_and_submit(world, inspector)
+    [note] = notes_to(inspector, CONTACT)
+    await press_data(contact, button(note, "请求指导 1"))
+    assert "请写下需要指导的问题" in contact.text
+    await contact.say("防有害气体需要什么设备？")
+    assert "已将您的问题转给：李督查" in contact.text
+    [asked] = notes_to(contact, "100")
+    assert "周档案员（太平乡）请求指导" in asked.text and "防有害气体需要什么设备？" in asked.text
+    await press_data(chat(world, OTHER_CONTACT), button(asked, "回复"))  # not theirs to answer
+    await press_data(inspector, button(asked, "回复"))
+    await inspector.say("配备活性炭吸附装置即可")
+    [answer] = notes_to(inspector, CONTACT)
+    assert "李督查 回复了您关于「八防措施不全」的问题：配备活性炭吸附装置即可" in answer.text
+    assert any("已整改" in b.label for row in answer.buttons for b in row)
+    item = (await items(world))["missing_protections"]
+    assert await events(world, item.id or 0) == ["opened", "guidance", "answered"]

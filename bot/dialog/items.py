@@ -402,6 +402,14 @@ async def step_guidance(turn: Turn, inp: Input) -> list[Reply]:
                 line=item_line(_checklist(turn), item, locale_of(p, turn.services.locale)),
                 question=question,
             ),
+            [
+                [
+                    Button(
+                        t("rectification.reply_button", locale_of(p, turn.services.locale)),
+                        f"{STATELESS}:item_reply:{item.id}",
+                    )
+                ]
+            ],
             to=(i.channel, i.external_id),
         )
         for p, i in reviewers
@@ -409,6 +417,56 @@ async def step_guidance(turn: Turn, inp: Input) -> list[Reply]:
     names = turn.t("people.list_separator").join(dict.fromkeys(p.name for p, _ in reviewers))
     key = "rectification.guidance_sent" if reviewers else "rectification.report_sent_nobody"
     return [Reply(turn.t(key, names=names)), *notes]
+
+
+# The reviewer answers a question --------------------------------------------------------------------
+
+
+async def act_reply(turn: Turn, inp: Input) -> list[Reply]:
+    item = await _item(turn, inp)
+    if item is None or not await may_review(turn, item):
+        return [Reply(notice=turn.t("rectification.denied"))]
+    turn.go("item_answer", item=ItemDraft(item_id=item.id or 0))
+    return _reply_prompt(turn, item)
+
+
+def _reply_prompt(turn: Turn, item: RectificationItem) -> list[Reply]:
+    finding = rf.label(_checklist(turn), item.finding, turn.locale)
+    cancel = turn.button(turn.t("people.cancel"), "item_cancel")
+    return [Reply(turn.t("rectification.reply_prompt", finding=finding), [[cancel]])]
+
+
+async def step_answer(turn: Turn, inp: Input) -> list[Reply]:
+    item = await _drafted(turn, "item_answer")
+    if item is None or not await may_review(turn, item):
+        turn.reset()
+        return [Reply(turn.t("rectification.gone"))]
+    if inp.kind != "text" or not inp.text.strip():
+        return _reply_prompt(turn, item)
+    answer = inp.text.strip()[:MAX_NOTE]
+    assert turn.person.id is not None
+    turn.reset()
+    await q_items.answer_guidance(turn.session, item, turn.person.id, answer)
+    township = await township_by_id(turn.session, item.township_id)
+    notes = []
+    for person, identity in await _contacts(turn, item.township_id):
+        loc = locale_of(person, turn.services.locale)
+        text = t(
+            "rectification.replied",
+            loc,
+            who=turn.person.name,
+            finding=rf.label(_checklist(turn), item.finding, loc),
+            answer=answer,
+        )
+        buttons = [_contact_buttons(item, loc, 1)] if item.status == ItemStatus.open else []
+        notes.append(Reply(text, buttons, to=(identity.channel, identity.external_id)))
+    key = "rectification.reply_sent" if notes else "rectification.no_contact"
+    return [Reply(turn.t(key, township=township.name if township else "")), *notes]
+
+
+async def again_answer(turn: Turn, inp: Input) -> list[Reply]:
+    item = await _drafted(turn, "item_answer")
+    return _reply_prompt(turn, item) if item is not None else []
 
 
 # The reviewer: accept, or send back with a reason ---------------------------------------------------

@@ -193,6 +193,7 @@ ROUTES = Routes(
         "item_accept": items.act_accept,
         "item_reject": items.act_reject,
         "item_notice": items.act_notice,
+        "item_reply": items.act_reply,
     },
     screens={
         IDLE: Screen(general.idle, general.idle_prompt),
@@ -209,12 +210,13 @@ ROUTES = Routes(
         "item_report": Screen(items.step_report, items.again_report),
         "item_guidance": Screen(items.step_guidance, items.again_guidance),
         "item_comment": Screen(items.step_comment, items.again_comment),
+        "item_answer": Screen(items.step_answer, items.again_answer),
     },
     edited=inspect.on_edit,
     open_commands=frozenset({"start"}),
     stateless=frozenset(
         {"fix", "return", "status", "photos", "group", "summary", "history"}
-        | {"item_done", "item_help", "item_accept", "item_reject", "item_notice"}
+        | {"item_done", "item_help", "item_accept", "item_reject", "item_notice", "item_reply"}
     ),
     only={
         Role.contact: frozenset(

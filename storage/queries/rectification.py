@@ -202,6 +202,12 @@ async def ask_guidance(session: AsyncSession, item: RectificationItem, by: int, 
     await _event(session, item.id, "guidance", by, text)
 
 
+async def answer_guidance(session: AsyncSession, item: RectificationItem, by: int, text: str) -> None:
+    await writable(session)
+    assert item.id is not None
+    await _event(session, item.id, "answered", by, text)
+
+
 async def accept(session: AsyncSession, item: RectificationItem, by: int) -> bool:
     if not await _move(
         session,
