@@ -274,7 +274,9 @@ async def seed(db_url: str, users: list[int], inspections: int) -> None:
         for user in users:
             # The registry's village count as the answers give it: no "are you sure?" on the way.
             villages = TYPED["villages_total"][1]
-            townships = [await upsert_township(s, area, township(user, n), villages) for n in range(inspections)]
+            townships = [
+                await upsert_township(s, area, township(user, n), villages) for n in range(inspections)
+            ]
             await add_person(
                 s,
                 f"督查员{user}",

@@ -32,7 +32,7 @@ app.command("unassign", help=h("unassign"))(admin_cli.unassign)
 app.add_typer(reminders_app, name="reminders", help=h("reminders"))
 app.add_typer(deadline_app, name="deadline", help=h("deadline"))
 app.add_typer(wecom_app, name="wecom", help=h("wecom"))
-app.command("report", help=h("report"))(reports_cli.report)
+app.add_typer(reports_cli.report_app, name="report", help=h("report"))
 app.command("export", help=h("export"))(reports_cli.export)
 app.add_typer(reports_cli.team_app, name="team", help=h("team"))
 

@@ -14,6 +14,7 @@ from bot.dialog.core import Dialog
 from bot.dialog.photos import PhotoStore
 from bot.i18n import t
 from bot.outbox import Outbox, Outcome
+from bot.roles import role_text
 from storage.db import make_engine, make_sessionmaker, transaction, upgrade
 from storage.demo import seed_demo
 from storage.models import Person
@@ -140,7 +141,7 @@ async def run_console(
                 "console.banner",
                 dialog.locale,
                 name=person.name,
-                role=t(f"people.role.{person.role}", dialog.locale),
+                role=role_text(person.role, dialog.locale),
             )
         )
         if not real:

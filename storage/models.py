@@ -29,6 +29,8 @@ class Role(StrEnum):
     admin = "admin"
     supervisor = "supervisor"
     inspector = "inspector"
+    # A township's own archivist or leader in charge: sees that township's rectification items only.
+    contact = "contact"
 
 
 class Channel(StrEnum):
@@ -80,6 +82,8 @@ class Person(SQLModel, table=True):
     active: bool = True
     muted: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # A township contact's one township (nobody else has one: inspectors are assigned).
+    township_id: int | None = Field(default=None, foreign_key="township.id", index=True)
 
 
 class Identity(SQLModel, table=True):
@@ -354,6 +358,61 @@ class ReminderLog(SQLModel, table=True):
     # The run that holds the claim (PostgreSQL): the key of the advisory lock it holds while it
     # lives, so that the next leader finishes a dead run's claims at once (storage/advisory.py).
     claimed_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class ItemStatus(StrEnum):
+    open = "open"  # to be rectified (again, after a send-back)
+    reported = "reported"  # the township says it is done: for the inspector to review
+    closed = "closed"  # accepted, or the answers show the problem gone
+
+
+class RectificationItem(SQLModel, table=True):
+    """One problem a submitted inspection found that the township must rectify (整改事项): one
+    per township, year and finding, so returning and resubmitting keeps the same item."""
+
+    __table_args__ = (
+        UniqueConstraint("township_id", "year", "finding"),
+        Index("ix_rectificationitem_status_due", "status", "due"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    township_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("township.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    year: int
+    finding: str = Field(max_length=64)  # the checklist flag's key
+    inspection_id: int | None = Field(default=None, foreign_key="inspection.id")
+    # The answers behind the finding, {question key: value}, as they were when it was raised.
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    due: date
+    owner_id: int | None = Field(default=None, foreign_key="person.id")
+    status: str = Field(default=ItemStatus.open, max_length=16)
+    # How it closed: "accepted" (reviewed) or "answers" (an inspection's answers show it gone).
+    closed_how: str | None = Field(default=None, max_length=16)
+    note: str | None = Field(default=None, max_length=1000)  # the township's last report
+    photos: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    comment: str | None = Field(default=None, max_length=1000)  # the last send-back's reason
+    opened_by: int | None = Field(default=None, foreign_key="person.id")
+    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ItemEvent(SQLModel, table=True):
+    """Every step of an item: opened, reported, guidance asked, accepted, sent back, closed by
+    the answers, reopened, due date set — who, when, with what note or photos."""
+
+    __table_args__ = (Index("ix_itemevent_item", "item_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("rectificationitem.id", ondelete="CASCADE"), nullable=False)
+    )
+    action: str = Field(max_length=16)
+    by: int | None = Field(default=None, foreign_key="person.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    comment: str | None = Field(default=None, max_length=1000)
+    photos: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
 
 
 def table(model: type[SQLModel]) -> Table:

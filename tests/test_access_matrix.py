@@ -134,7 +134,7 @@ def _expectations(year: int) -> dict[str, dict[str, Check]]:
             "inspector": admins_only,
             "other_supervisor": admins_only,
             "supervisor": admins_only,
-            "admin": labels_are("督查员", "督查室", "管理员", "取消"),
+            "admin": labels_are("督查员", "督查室", "管理员", "乡镇联系人", "取消"),
         },
         "/help": {
             "other_inspector": lambda c: "/inspect" in c.text and "/history" not in c.text,

@@ -82,7 +82,7 @@ QUESTION_KEYS = [
 def test_shipped_checklist_validates() -> None:
     c = load_checklist(builtin_path())
     assert c.name == "township_archive"
-    assert c.version == 3
+    assert c.version == 4
     assert c.title["zh-CN"] and c.title["en"]
     assert builtin_checklist() is builtin_checklist()
     assert builtin_checklist() == c
@@ -458,7 +458,7 @@ runner = CliRunner()
 def test_cli_validate_ok() -> None:
     result = runner.invoke(checklist_app, ["validate", str(builtin_path())])
     assert result.exit_code == 0, result.output
-    assert "校验通过：township_archive 第 3 版" in result.output and "33" in result.output
+    assert "校验通过：township_archive 第 4 版" in result.output and "33" in result.output
 
 
 def test_cli_validate_bad(tmp_path: Path) -> None:

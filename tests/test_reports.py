@@ -407,6 +407,7 @@ async def test_report_export_and_chart(
         "一、档案整理立卷归档工作做得较好的乡镇的经验和做法",
         "二、存在的问题",
         "三、下一步工作打算、建议",
+        "四、整改情况",
         "附表：各乡镇检查情况",
     ]
     # Practice headings only where an answer shows the practice (三 of them here), then the
@@ -522,7 +523,7 @@ async def check_export_workbook(sessions: SessionMaker, tmp_path: Path) -> None:
     assert reply.file is not None and reply.file.suffix == ".xlsx"
     assert reply.text == f"{YEAR} 年度检查记录（9 份）"
     wb = load_workbook(reply.file)
-    assert wb.sheetnames == ["概况", "检查记录", "修改记录"]
+    assert wb.sheetnames == ["概况", "检查记录", "修改记录", "整改事项", "整改记录"]
     # Sheet one: who is missing and where we stand, per county and in total.
     overview = list(wb["概况"].iter_rows(values_only=True))
     head = overview[0]

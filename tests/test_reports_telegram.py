@@ -64,7 +64,13 @@ async def test_documents_are_uploaded(sessions: SessionMaker, world: dict[str, A
         )
         assert call.upload is not None and call.upload.filename is not None
         assert call.upload.filename.endswith(".xlsx")
-        assert load_workbook(io.BytesIO(call.upload.data)).sheetnames == ["概况", "检查记录", "修改记录"]
+        assert load_workbook(io.BytesIO(call.upload.data)).sheetnames == [
+            "概况",
+            "检查记录",
+            "修改记录",
+            "整改事项",
+            "整改记录",
+        ]
 
 
 def test_cli_writes_report_and_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,7 @@ from bot.admin import service
 from bot.cli_support import err, fail, h, out, settings_or_exit
 from bot.config import Settings
 from bot.i18n import t
+from bot.roles import role_text
 from storage.db import SessionMaker, make_engine, make_sessionmaker, upgrade_url
 from storage.models import Role
 
@@ -53,7 +54,12 @@ def _run(work: Callable[[SessionMaker], Awaitable[T]]) -> tuple[T, Settings]:
 
 
 def _role(value: str) -> str:
-    aliases = {"管理员": Role.admin, "督查室": Role.supervisor, "督查员": Role.inspector}
+    aliases = {
+        "管理员": Role.admin,
+        "督查室": Role.supervisor,
+        "督查员": Role.inspector,
+        "乡镇联系人": Role.contact,
+    }
     return str(aliases.get(value.strip(), value.strip().lower()))
 
 
@@ -156,7 +162,7 @@ def invite(
         t(
             "admin.invite.made",
             locale,
-            role=t(f"people.role.{made.role}", locale),
+            role=role_text(made.role, locale),
             scope=scope,
             expires=expires,
         )
@@ -201,7 +207,7 @@ def users_add(
             locale,
             person=person.name,
             pid=person.id,
-            role=t(f"people.role.{person.role}", locale),
+            role=role_text(person.role, locale),
         )
     )
 
@@ -216,7 +222,7 @@ def users_list(all_: bool = typer.Option(False, "--all", help=h("users_all"))) -
     for row in rows:
         person = row.person
         name = person.name if person.active else f"{person.name} {t('admin.users.removed', locale)}"
-        role = t(f"people.role.{person.role}", locale) if person.role in tuple(Role) else person.role
+        role = role_text(person.role, locale)
         table.add_row(
             f"#{person.id}",
             name,

@@ -141,13 +141,15 @@ def _check_role(role: str, area: Area | None, townships: Sequence[Township]) -> 
         raise _error("admin.bad_role", role=role, roles=", ".join(ROLES))
     if role == Role.supervisor and area is None:
         raise _error("admin.supervisor_needs_area")
-    if role != Role.inspector and townships:
+    if role == Role.contact and len(townships) != 1:
+        raise _error("rectification.contact_one_township")
+    if role not in (Role.inspector, Role.contact) and townships:
         raise _error("admin.townships_for_inspectors")
 
 
 def _area_id(role: str, area: Area | None, townships: Sequence[Township]) -> int | None:
     """The person's area: as given; for an inspector without one, their townships' county."""
-    if area is not None or role != Role.inspector:
+    if area is not None or role not in (Role.inspector, Role.contact):
         return area.id if area is not None else None
     areas = {tw.area_id for tw in townships}
     return areas.pop() if len(areas) == 1 else None
@@ -235,12 +237,15 @@ async def add_user(
             if existing is not None:  # an account left behind by a removed person
                 await reg.remove_person(session, existing)
         area_id = _area_id(role, found_area, found)
-        person = Person(name=name.strip()[:64], role=role, area_id=area_id)
+        # A contact is bound to their one township, not assigned to inspect it.
+        township_id = found[0].id if role == Role.contact else None
+        person = Person(name=name.strip()[:64], role=role, area_id=area_id, township_id=township_id)
         session.add(person)
         await session.flush()
         for channel, account in accounts:
             await reg.ensure_identity(session, person, channel, account)
-        await reg.assign(session, person, found)
+        if role != Role.contact:
+            await reg.assign(session, person, found)
         return person
 
 

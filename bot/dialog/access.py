@@ -9,6 +9,7 @@ from bot.dialog import render
 from bot.dialog.state import InviteDraft
 from bot.dialog.turn import Turn, argument, int_argument
 from bot.dialog.types import Button, Input, Reply
+from bot.roles import role_text
 from storage.models import Area, Person, Role, Township
 from storage.queries.invites import DEFAULT_DAYS, Redeemed, create_invite, redeem_invite
 from storage.queries.people import area_and_below, search_visible_townships, visible_township
@@ -16,11 +17,13 @@ from storage.queries.registry import area_by_id
 from storage.queries.registry import areas as all_areas
 
 ROLES = (Role.inspector, Role.supervisor, Role.admin)
+INVITED = (*ROLES, Role.contact)  # the roles an administrator may invite from the chat
+BY_TOWNSHIP = (Role.inspector, Role.contact)  # invited to townships (a contact to exactly one)
 MAX_PICK_BUTTONS = 24
 
 
 def role_name(turn: Turn, role: str) -> str:
-    return turn.t(f"people.role.{role}") if role in ROLES else role
+    return role_text(role, turn.locale)
 
 
 def is_staff(person: Person) -> bool:
@@ -69,14 +72,21 @@ async def cmd_start(turn: Turn, inp: Input) -> list[Reply]:
 def role_help(turn: Turn) -> str:
     """The commands the person's role adds to the general help."""
     lines = []
+    if turn.person.role == Role.contact:
+        return turn.t("rectification.help_contact")
+    if turn.person.role == Role.inspector:
+        lines.append(turn.t("rectification.help_inspector"))
     if is_staff(turn.person):
         lines.append(turn.t("people.help_supervisor"))
+        lines.append(turn.t("rectification.help_staff"))
     if turn.person.role == Role.admin:
         lines.append(turn.t("people.help_admin"))
     return "\n".join(lines)
 
 
 def help_text(turn: Turn) -> str:
+    if turn.person.role == Role.contact:  # none of the inspection's commands are theirs
+        return role_help(turn)
     return "\n".join(part for part in (turn.t("general.help"), role_help(turn)) if part)
 
 
@@ -101,8 +111,8 @@ async def cmd_invite(turn: Turn, inp: Input) -> list[Reply]:
 
 def _role_picker(turn: Turn, *, edit: bool) -> list[Reply]:
     turn.next_seq()
-    buttons = [turn.button(role_name(turn, r), "invite_role", r) for r in ROLES]
-    return [Reply(turn.t("people.invite_pick_role"), [buttons, [_cancel(turn)]], edit=edit)]
+    buttons = [turn.button(role_name(turn, r), "invite_role", r) for r in INVITED]
+    return [Reply(turn.t("people.invite_pick_role"), [*render.pairs(buttons), [_cancel(turn)]], edit=edit)]
 
 
 def _cancel(turn: Turn) -> Button:
@@ -112,10 +122,10 @@ def _cancel(turn: Turn) -> Button:
 async def act_invite_role(turn: Turn, inp: Input) -> list[Reply]:
     draft = _draft(turn)
     role = argument(inp)
-    if draft is None or role not in ROLES:
+    if draft is None or role not in INVITED:
         return [Reply(notice=turn.t("general.stale_button"))]
     draft = turn.state.invite = InviteDraft(role=role)
-    if role == Role.inspector:  # a short list is offered whole; a long one is searched by name
+    if role in BY_TOWNSHIP:  # a short list is offered whole; a long one is searched by name
         some = await search_visible_townships(turn.session, turn.person, "", MAX_PICK_BUTTONS + 1)
         offered = some if len(some) <= MAX_PICK_BUTTONS else []
         draft.names.update({str(t.id): t.name for t in offered})
@@ -180,9 +190,9 @@ async def step_invite(turn: Turn, inp: Input) -> list[Reply]:
     if draft is None:
         turn.reset()
         return [Reply(turn.t("people.invite_cancelled"))]
-    if draft.role != Role.inspector or inp.kind != "text":
+    if draft.role not in BY_TOWNSHIP or inp.kind != "text":
         replies = [Reply(turn.t("people.use_buttons"))]
-        if draft.role == Role.inspector:
+        if draft.role in BY_TOWNSHIP:
             return replies + _township_picker(turn, draft, edit=False)
         if draft.role:
             return replies + await _area_picker(turn, draft, edit=False)
@@ -200,13 +210,15 @@ async def step_invite(turn: Turn, inp: Input) -> list[Reply]:
 
 async def act_invite_township(turn: Turn, inp: Input) -> list[Reply]:
     draft = _draft(turn)
-    if draft is None or draft.role != Role.inspector:
+    if draft is None or draft.role not in BY_TOWNSHIP:
         return [Reply(notice=turn.t("general.stale_button"))]
     township = await visible_township(turn.session, turn.person, int_argument(inp, -1))
     if township is None or township.id is None:
         return [Reply(notice=turn.t("access.township_denied"))]
     if township.id in draft.townships:
         draft.townships.remove(township.id)
+    elif draft.role == Role.contact:  # one township: the new choice replaces the old
+        draft.townships = [township.id]
     else:
         draft.townships.append(township.id)
     draft.names.setdefault(str(township.id), township.name)
@@ -215,7 +227,7 @@ async def act_invite_township(turn: Turn, inp: Input) -> list[Reply]:
 
 async def act_invite_done(turn: Turn, inp: Input) -> list[Reply]:
     draft = _draft(turn)
-    if draft is None or draft.role != Role.inspector:
+    if draft is None or draft.role not in BY_TOWNSHIP:
         return [Reply(notice=turn.t("general.stale_button"))]
     townships = [
         found
@@ -226,7 +238,7 @@ async def act_invite_done(turn: Turn, inp: Input) -> list[Reply]:
         return [Reply(notice=turn.t("people.invite_need_township"))]
     area_ids = {t.area_id for t in townships}
     area_id = area_ids.pop() if len(area_ids) == 1 else turn.person.area_id
-    return await _make_invite(turn, Role.inspector, area_id, townships)
+    return await _make_invite(turn, draft.role, area_id, townships)
 
 
 async def _make_invite(turn: Turn, role: str, area_id: int | None, townships: list[Township]) -> list[Reply]:
@@ -263,7 +275,7 @@ async def again(turn: Turn, inp: Input) -> list[Reply]:
     draft = _draft(turn)
     if draft is None:
         return []
-    if draft.role == Role.inspector:
+    if draft.role in BY_TOWNSHIP:
         return _township_picker(turn, draft, edit=False)
     if draft.role:
         return await _area_picker(turn, draft, edit=False)

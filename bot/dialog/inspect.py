@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.dialog import render, returns
+from bot.dialog import items, render, returns
 from bot.dialog.current import Current, current, load
 from bot.dialog.turn import Conflict, Turn, argument, int_argument
 from bot.dialog.types import Input, Reply
@@ -262,7 +262,12 @@ async def _open(turn: Turn, township_id: int, year: int) -> list[Reply]:
             session, township_id, year, version_id, turn.person.id, village_id=village_id
         )
         prefix = turn.t("inspect.started", township=name, year=year)
-        return await _next(turn, await _opened(turn, inspection), prefix=prefix)
+        cur = await _opened(turn, inspection)
+        if village is None:  # items are the township's: its own inspection asks about them
+            still_open = await items.open_before(turn, township_id, year)  # 上次发现：… — 现在是否已整改？
+            if still_open:
+                prefix += "\n" + items.opening_note(turn, cur.checklist, still_open)
+        return await _next(turn, cur, prefix=prefix)
     cur = await _opened(turn, inspection)
     if inspection.status == InspectionStatus.submitted:
         if not _may_reopen(turn, inspection):
@@ -373,7 +378,76 @@ async def _ask(
     turn.state = turn.state.on_inspection("question", question=question.key, pending=pending)
     turn.next_seq()
     previous = await _previous_value(turn, question)
-    return [_question_reply(turn, cur, question, previous, prefix, hints=hints)]
+    last_year = await _section_last_year(turn, cur, question)
+    if last_year is not None:  # the section as it was last time, kept in one tap
+        prefix = f"{prefix}\n{last_year[0]}" if prefix else last_year[0]
+    reply = _question_reply(turn, cur, question, previous, prefix, hints=hints)
+    if last_year is not None:
+        index = cur.checklist.sections.index(cur.checklist.section_of(question.key))
+        reply.buttons.insert(
+            0, [turn.button(turn.t("rectification.yoy.same_section"), "same_section", index)]
+        )
+    return [reply]
+
+
+async def _section_last_year(turn: Turn, cur: Current, question: Question) -> tuple[str, int] | None:
+    """At the first question of a section not yet answered in this inspection: the section's
+    answers in the township's last submitted inspection, as one card (and their year)."""
+    previous_id = turn.state.previous_id
+    section = cur.checklist.section_of(question.key)
+    asked = [q for q in section.questions if applicable(q, cur.values)]
+    if previous_id is None or not asked or asked[0].key != question.key:
+        return None
+    if any(q.key in cur.answers for q in section.questions):
+        return None
+    before = await q_insp.previous_answers(turn.session, previous_id)
+    if before is None:
+        return None
+    year, values = before
+    loc = turn.locale
+    shown = [
+        turn.t("status.answer", question=q.short_text(loc), value=format_value(q, values[q.key], loc))
+        for q in section.questions
+        if q.key in values and q.type != QType.photo
+    ]
+    if not shown:
+        return None
+    lines = turn.t("status.sep").join(shown)
+    return turn.t(
+        "rectification.yoy.section_last_year", year=year, section=section.text(loc), answers=lines
+    ), year
+
+
+async def act_same_section(turn: Turn, inp: Input) -> list[Reply]:
+    """The section as last year: each of its questions that still applies takes last year's
+    answer, checked as if typed; the first that cannot (no answer last year, a photo, a check
+    that refuses it now) is asked, and everything after it as usual."""
+    found = await _on_question(turn)
+    if found is None:
+        return await _lost(turn)
+    cur, question = found
+    section = cur.checklist.section_of(question.key)
+    if int_argument(inp, -1) != cur.checklist.sections.index(section) or turn.state.previous_id is None:
+        return [Reply(notice=turn.t("general.stale_button"))]
+    before = await q_insp.previous_answers(turn.session, turn.state.previous_id)
+    values_before = before[1] if before else {}
+    kept, last = 0, None
+    for q in section.questions:
+        values = cur.values
+        if q.key in cur.answers or not applicable(q, values):
+            continue
+        if q.type == QType.photo or q.key not in values_before:
+            break
+        values.pop(q.key, None)
+        if check_answer(cur.checklist, q, values_before[q.key], values, cur.ctx(turn.locale)) is not None:
+            break
+        await _save(turn, cur, q, values_before[q.key])
+        kept, last = kept + 1, q.key
+    note = turn.t("rectification.yoy.same_section_done", section=section.text(turn.locale), n=kept)
+    done = Reply(note, edit=not inp.typed)
+    if last is None:
+        return [done, *await _ask(turn, cur, question)]
+    return [done, *await _next(turn, cur, after=last)]
 
 
 def _question_reply(
@@ -749,8 +823,14 @@ async def act_submit(turn: Turn, inp: Input) -> list[Reply]:
     if not await q_insp.submit(turn.session, cur.inspection, turn.person.id):
         return [Reply(turn.t("inspect.changed_meanwhile"), edit=True)]
     await keep_submitted(turn.session, cur.inspection, cur.checklist)  # the report's facts, now
+    # In the same transaction as the submit; a village's inspection raises no township items.
+    rectification = await items.after_submit(turn, cur) if cur.inspection.village_id is None else []
     done = turn.t("review.submitted", township=cur.place(turn.locale), year=cur.inspection.year)
-    return [Reply(done, edit=True), *await returns.after_submit(turn, cur.inspection, cur.township, was)]
+    return [
+        Reply(done, edit=True),
+        *rectification,
+        *await returns.after_submit(turn, cur.inspection, cur.township, was),
+    ]
 
 
 async def act_edit(turn: Turn, inp: Input) -> list[Reply]:

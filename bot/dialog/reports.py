@@ -19,6 +19,9 @@ from bot.dialog.state import IDLE
 from bot.dialog.turn import Turn, argument
 from bot.dialog.types import Button, Input, Reply
 from bot.engine import Checklist, Derived, QType, derive, effective_answers, format_value
+from bot.rectification.progress import tally
+from bot.rectification.texts import counts_text, item_line, summary_lines
+from bot.rectification.yoy import compare_years
 from bot.reports.summary import (
     NOT_INSPECTED,
     Summary,
@@ -27,9 +30,10 @@ from bot.reports.summary import (
     join_names,
     percent,
 )
-from storage.models import InspectionStatus, Role
+from storage.models import InspectionStatus, ItemStatus, Role
 from storage.queries.inspections import answered_values, answers_of
 from storage.queries.people import visible_inspection
+from storage.queries.rectification import items_of
 from storage.queries.summary import (
     InspectionRow,
     Scope,
@@ -179,9 +183,27 @@ async def _card(turn: Turn, township: TownshipRow) -> list[Reply]:
         for row in inspections[1:4]:
             d = before_derived if row is earlier else (await _derived(turn, row))[2]
             lines.append("· " + _year_line(turn, row, d))
+    lines += await _township_items(turn, township.id, checklist)
     photos = len(render.photos_of(checklist, values))
     buttons = [[turn.button(turn.t("status.see_photos", n=photos), "photos", latest.id, stateless=True)]]
     return [Reply("\n".join(lines), buttons if photos else [])]
+
+
+async def _township_items(turn: Turn, township_id: int, checklist: Checklist) -> list[str]:
+    """The township's rectification items: how many stand where, and the ones not closed."""
+    found = await items_of(turn.session, [township_id])
+    if not found:
+        return []
+    today = turn.services.today()
+    lines = [turn.t("rectification.status_card", counts=counts_text(tally(found, today), turn.locale))]
+    for year in sorted(
+        {i.year for i in found}, reverse=True
+    ):  # what each inspection raised, and where it stands
+        raised = [i for i in found if i.year == year]
+        counts = counts_text(tally(raised, today), turn.locale)
+        lines.append(turn.t("rectification.card_year", year=year, n=len(raised), counts=counts))
+    lines += ["· " + item_line(checklist, i, turn.locale) for i in found if i.status != ItemStatus.closed]
+    return lines
 
 
 MAX_PHOTOS = 10  # photos sent for one press (a message each)
@@ -336,7 +358,13 @@ async def _overseer_year(turn: Turn, inp: Input) -> tuple[int | None, list[Reply
 
 
 async def _summary(
-    turn: Turn, year: int, *, with_team: bool = False, with_areas: bool = False, keep: bool = False
+    turn: Turn,
+    year: int,
+    *,
+    with_team: bool = False,
+    with_areas: bool = False,
+    keep: bool = False,
+    with_previous: bool = False,
 ) -> Summary:
     """The year's summary for the person's scope. With ``keep``, facts it had to compute
     are written for the next reader (the turn then holds the right to write: only where
@@ -355,6 +383,7 @@ async def _summary(
         with_team=with_team,
         with_areas=with_areas,
         keep=write if keep else None,
+        with_previous=with_previous,
     )
 
 
@@ -362,7 +391,7 @@ async def cmd_summary(turn: Turn, inp: Input) -> list[Reply]:
     year, refusal = await _overseer_year(turn, inp)
     if year is None:
         return refusal
-    return [summary_reply(turn, await _summary(turn, year, keep=True))]
+    return [summary_reply(turn, await _summary(turn, year, keep=True, with_previous=True))]
 
 
 def _deadline_line(turn: Turn, s: Summary) -> str:
@@ -452,6 +481,8 @@ def summary_reply(turn: Turn, s: Summary) -> Reply:
         lines.append(completion_line(turn, s))
     if s.village_keys:
         lines.append(villages_line(turn, s))
+    lines += _items_lines(turn, s)
+    lines += compare_years(s, summary_groups(s), turn.locale)
     lines.append("")
     if not s.counted:
         lines.append(turn.t("summary.no_record"))
@@ -470,6 +501,17 @@ def summary_reply(turn: Turn, s: Summary) -> Reply:
         else:
             lines.append(turn.t("summary.group_none", label=label, n=cov.checked))
     return Reply("\n".join(lines), render.pairs(buttons))
+
+
+def _items_lines(turn: Turn, s: Summary) -> list[str]:
+    """The year's rectification items, by county; where none were raised, said only of the
+    inspections submitted (no record is not "nothing to rectify")."""
+    if s.items:
+        area_of = {ty.township.id: ty.township.area_name for ty in s.townships}
+        return summary_lines(s.items, area_of, s.today, turn.locale)
+    if s.counted:
+        return [turn.t("rectification.summary.none", n=len(s.counted))]
+    return []
 
 
 def _shown(turn: Turn, group: list[TownshipYear]) -> str:
@@ -591,7 +633,7 @@ async def cmd_report(turn: Turn, inp: Input) -> list[Reply]:
     from bot.reports.docx_report import APPENDIX_LIMIT, ReportOptions, report_text, write_text
     from bot.reports.pdf_report import write_pdf
 
-    summary = await _summary(turn, year, with_team=True)
+    summary = await _summary(turn, year, with_team=True, with_previous=True)
     scope = await scope_of(turn.session, turn.person)
     settings = get_settings()
     listed = summary.total <= APPENDIX_LIMIT  # the appendix lists them one by one: their dates, inspectors

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.dialog import access, checklist_upload, deadlines, general, history, inspect, reports, returns
+from bot.dialog import access, checklist_upload, deadlines, general, history, inspect, items, reports, returns
 from bot.dialog.render import quote
 from bot.dialog.state import IDLE, typed_label
 from bot.dialog.turn import STATELESS, Handler, Turn
 from bot.dialog.types import Input, Reply
+from storage.models import Role
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Routes:
     open_commands: frozenset[str] = frozenset()
     # Actions whose buttons stay valid whatever came after them; each checks access itself.
     stateless: frozenset[str] = field(default_factory=frozenset)
+    # Roles kept to some commands and actions (a township contact: their items and nothing else).
+    only: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     async def route(self, turn: Turn, inp: Input) -> list[Reply]:
         """The input's handler, and the labels of the prompt it leaves on screen kept, so that
@@ -55,6 +58,13 @@ class Routes:
 
     async def _route(self, turn: Turn, inp: Input) -> list[Reply]:
         turn.repeat = self.again
+        allowed = self.only.get(turn.person.role)
+        if allowed is not None and inp.kind == "command" and inp.command not in allowed:
+            return [Reply(turn.t("rectification.contact_only"))]
+        if allowed is not None and inp.kind == "button":
+            action = inp.data.partition(":")[2].partition(":")[0]
+            if action not in allowed:
+                return [Reply(notice=turn.t("rectification.denied"))]
         if inp.kind == "command":
             handler = self.commands.get(inp.command)
             if handler is None:
@@ -130,6 +140,8 @@ ROUTES = Routes(
         "mute": deadlines.cmd_mute,
         "unmute": deadlines.cmd_unmute,
         "invite": access.cmd_invite,
+        "items": items.cmd_items,
+        "due": items.cmd_due,
     },
     actions={
         # An inspection: the township and year, the answers, the review.
@@ -143,6 +155,7 @@ ROUTES = Routes(
         "skip": inspect.act_skip,
         "back": inspect.act_back,
         "keep": inspect.act_keep,
+        "same_section": inspect.act_same_section,
         "photos_done": inspect.act_photos_done,
         "remove_photo": inspect.act_remove_photo,
         "confirm_answer": inspect.act_confirm_answer,
@@ -177,6 +190,15 @@ ROUTES = Routes(
         "invite_township": access.act_invite_township,
         "invite_done": access.act_invite_done,
         "invite_cancel": access.act_invite_cancel,
+        # Rectification items: the township reports, the inspector reviews.
+        "item_done": items.act_done,
+        "item_help": items.act_help,
+        "item_send": items.act_send,
+        "item_cancel": items.act_cancel,
+        "item_accept": items.act_accept,
+        "item_reject": items.act_reject,
+        "item_notice": items.act_notice,
+        "item_reply": items.act_reply,
     },
     screens={
         IDLE: Screen(general.idle, general.idle_prompt),
@@ -191,10 +213,23 @@ ROUTES = Routes(
         "return": Screen(returns.step_return, returns.again),
         "return_pick": Screen(returns.step_return_pick, returns.again),
         "invite": Screen(access.step_invite, access.again),
+        "item_report": Screen(items.step_report, items.again_report),
+        "item_guidance": Screen(items.step_guidance, items.again_guidance),
+        "item_comment": Screen(items.step_comment, items.again_comment),
+        "item_answer": Screen(items.step_answer, items.again_answer),
     },
     edited=inspect.on_edit,
     open_commands=frozenset({"start"}),
-    stateless=frozenset({"fix", "return", "status", "photos", "group", "summary", "history"}),
+    stateless=frozenset(
+        {"fix", "return", "status", "photos", "group", "summary", "history"}
+        | {"item_done", "item_help", "item_accept", "item_reject", "item_notice", "item_reply"}
+    ),
+    only={
+        Role.contact: frozenset(
+            {"start", "help", "cancel", "items", "mute", "unmute"}
+            | {"item_done", "item_help", "item_send", "item_cancel", "item_notice"}
+        )
+    },
 )
 
 
@@ -202,13 +237,14 @@ ROUTES = Routes(
 # know sees only how to start.
 MENUS: dict[str, tuple[str, ...]] = {
     "": ("start", "help"),
-    "inspector": ("inspect", "cancel", "status", "deadlines", "mute", "unmute", "help"),
+    "inspector": ("inspect", "cancel", "status", "items", "deadlines", "mute", "unmute", "help"),
+    "contact": ("items", "cancel", "mute", "unmute", "help"),
     "supervisor": (
-        *("status", "summary", "report", "export", "chart", "history", "return"),
+        *("status", "summary", "items", "report", "export", "chart", "history", "return"),
         *("deadlines", "mute", "unmute", "help"),
     ),
     "admin": (
-        *("inspect", "status", "summary", "report", "export", "chart", "history", "return"),
+        *("inspect", "status", "summary", "items", "report", "export", "chart", "history", "return"),
         *("invite", "deadline", "deadlines", "team", "asks", "help"),
     ),
 }

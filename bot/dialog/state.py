@@ -37,6 +37,15 @@ class ReturnDraft(_Record):
     questions: list[str] = Field(default_factory=list, validation_alias=AliasChoices("questions", "qs"))
 
 
+class ItemDraft(_Record):
+    """A rectification item being reported done (its photos and note so far), asked about, or
+    sent back (the reviewer's reason is typed next)."""
+
+    item_id: int = 0
+    photos: list[dict[str, Any]] = Field(default_factory=list)
+    note: str = ""
+
+
 class State(_Record):
     """``seq`` numbers the prompts: a button carries the number of the prompt it belongs to
     and is stale once a newer prompt was shown. ``step`` names the screen the person is on;
@@ -59,6 +68,7 @@ class State(_Record):
     previous_id: int | None = None
     invite: InviteDraft | None = None
     ret: ReturnDraft | None = None
+    item: ItemDraft | None = None
     # The buttons of the last prompt by their label as typed (see ``typed_label``): typing a
     # button's label does what pressing it does.
     labels: dict[str, str] | None = None

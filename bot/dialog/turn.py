@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -74,6 +75,9 @@ class Services:
 
     def now_year(self) -> int:
         return utcnow().astimezone(self.tz).year
+
+    def today(self) -> date:
+        return utcnow().astimezone(self.tz).date()
 
     async def checklist_of(self, session: AsyncSession, version_id: int) -> Checklist:
         return await self.checklists.of(session, version_id)

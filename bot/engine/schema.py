@@ -258,6 +258,9 @@ class FlagDef(_Model):
     severity: Severity
     label: Text
     when: Cond
+    # A problem the township must put right: submitting an inspection that raises it opens a
+    # rectification item (整改事项) for the township.
+    rectify: StrictBool = False
 
 
 class MapSource(_Model):

@@ -17,7 +17,11 @@ log = logging.getLogger(__name__)
 
 def _commands(names: tuple[str, ...], locale: str) -> list[BotCommand]:
     texts = catalogue(locale)
-    return [BotCommand(name, texts.get(f"commands.{name}", name)) for name in names]
+    # A feature's own commands are described in its catalogue section (``<section>.commands``).
+    return [
+        BotCommand(name, texts.get(f"commands.{name}") or texts.get(f"rectification.commands.{name}", name))
+        for name in names
+    ]
 
 
 async def set_menu(bot: Bot, chat_id: int, names: tuple[str, ...], locale: str) -> None:

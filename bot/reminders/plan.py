@@ -4,7 +4,6 @@ targets, inspectors which of their townships they still owe."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,6 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dialog.types import Button
 from bot.i18n import normalise_locale, t
+from bot.reminders.items import plan_items
+from bot.reminders.planned import Planned
 from bot.reminders.rules import Occasion, ReminderRules, occasion
 from bot.reports.summary import ChecklistCache, Summary, build_summary
 from storage.models import Role, YearTarget
@@ -22,16 +23,6 @@ from storage.queries.summary import Scope
 from storage.queries.targets import year_target
 
 NAMES_SHOWN = 10  # townships named in a reminder before "and N more"
-
-
-@dataclass(frozen=True)
-class Planned:
-    rule: str  # "supervisor" or "inspector"
-    recipient: Recipient
-    occasion: str
-    urgent: bool
-    text: str
-    buttons: list[list[Button]] = field(default_factory=list)
 
 
 async def plan(
@@ -81,6 +72,7 @@ async def plan(
                 ]
                 if owed:
                     planned.append(_inspector(person, year, target, occ, owed))
+    planned += await plan_items(session, today, rules, people)  # rectification items, same engine
     return planned
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.cli_support import fail, h, out, settings_or_exit
+from bot.cli_support import HELP_LOCALE, fail, h, out, settings_or_exit
 from bot.config import Settings
 from bot.i18n import t
 from bot.reports.team_cli import team_app
@@ -17,7 +17,7 @@ from storage.queries.people import area_and_below
 from storage.queries.registry import area_by_name
 from storage.queries.summary import Scope
 
-__all__ = ["export", "report", "team_app"]
+__all__ = ["export", "report", "report_app", "team_app"]
 
 YEAR = typer.Option(None, "--year", help=h("year"))
 AREA = typer.Option(None, "--area", help=h("area"))
@@ -46,7 +46,9 @@ async def _report(
         async with make_sessionmaker(engine)() as session:
             year = year or local_today(settings.tz).year
             scope = await _scope(session, area, settings.bot_locale)
-            summary = await build_summary(session, scope, year, tz=settings.tz, with_team=True)
+            summary = await build_summary(
+                session, scope, year, tz=settings.tz, with_team=True, with_previous=True
+            )
             listed = summary.total <= APPENDIX_LIMIT  # the appendix names each one's inspector and date
             details = {r.id: r for r in await inspections_in_year(session, scope, year)} if listed else {}
     finally:
@@ -86,13 +88,22 @@ async def _export(settings: Settings, year: int | None, path: Path, area: str | 
     return year, sum(1 for r in data.rows if r.inspection is not None)
 
 
+report_app = typer.Typer(no_args_is_help=False)
+
+
+@report_app.callback(invoke_without_command=True)
 def report(
-    path: Path = typer.Option(..., "--out", help=h("report_out")),
+    ctx: typer.Context,
+    path: Path = typer.Option(None, "--out", help=h("report_out")),
     year: int = YEAR,
     area: str = AREA,
     pdf: Path = typer.Option(None, "--pdf", help=h("report_pdf")),
 ) -> None:
+    if ctx.invoked_subcommand is not None:  # ``report notice``: its own options
+        return
     settings = settings_or_exit()
+    if path is None:
+        raise fail(t("rectification.cli.need_out", settings.bot_locale), 2)
     files = [path] + ([pdf] if pdf is not None else [])
     for given, suffixes in ((path, REPORT_SUFFIXES), *(((pdf, (".pdf",)),) if pdf else ())):
         if given.suffix.lower() not in suffixes:
@@ -114,3 +125,47 @@ def export(
         raise fail(t("cli.report.bad_suffix", settings.bot_locale, path=str(path), allowed=".xlsx"))
     year, rows = asyncio.run(_export(settings, year, path, area))
     out.print(t("cli.export.written", settings.bot_locale, year=year, rows=rows, file=str(path)))
+
+
+def _h(key: str) -> str:
+    return t(key, HELP_LOCALE)
+
+
+async def _notice(settings: Settings, township: str, year: int | None, path: Path) -> tuple[str, int] | None:
+    from bot.engine import builtin_checklist
+    from bot.reports.notice_docx import write_notice
+    from bot.reports.summary import local_today
+    from storage.queries.registry import townships_named
+
+    engine = make_engine(settings.db_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            today = local_today(settings.tz)
+            year = year or today.year
+            found = [tw for tw, _area in await townships_named(session, township)]
+            if len(found) != 1:
+                key = "rectification.cli.no_township" if not found else "rectification.cli.ambiguous"
+                raise fail(t(key, settings.bot_locale, township=township))
+            written = await write_notice(
+                session, found[0].id or 0, year, path, settings.bot_locale, builtin_checklist(), today
+            )
+    finally:
+        await engine.dispose()
+    return (found[0].name, year) if written is not None else None
+
+
+@report_app.command("notice", help=_h("rectification.cli.notice_help"))
+def notice(
+    township: str = typer.Option(..., "--township", help=_h("rectification.cli.township_help")),
+    year: int = YEAR,
+    path: Path = typer.Option(..., "--out", help=_h("rectification.cli.out_help")),
+) -> None:
+    settings = settings_or_exit()
+    if path.suffix.lower() != ".docx":
+        raise fail(t("cli.report.bad_suffix", settings.bot_locale, path=str(path), allowed=".docx"))
+    done = asyncio.run(_notice(settings, township, year, path))
+    if done is None:
+        raise fail(t("rectification.cli.no_items", settings.bot_locale, township=township))
+    out.print(
+        t("rectification.cli.written", settings.bot_locale, township=done[0], year=done[1], out=str(path))
+    )

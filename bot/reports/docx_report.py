@@ -43,6 +43,8 @@ from docx.text.run import Run
 
 from bot.engine import QType
 from bot.i18n import DEFAULT_LOCALE, catalogue, normalise_locale, t
+from bot.rectification.progress import by_key, tally
+from bot.rectification.yoy import compare_years
 from bot.reports.summary import (
     Summary,
     TownshipYear,
@@ -193,10 +195,12 @@ class _Writer:
         self.opening()
         self.out.add("h1", self.t("h1_good"))
         self.good()
+        self.compared()
         self.out.add("h1", self.t("h1_problems"))
         self.problems()
         self.out.add("h1", self.t("h1_next"))
         self.next_steps()
+        self.rectification()
         self.out.add("signature", self.o.issuer)
         self.out.add("date", self.date(self.o.today or local_today(self.o.tz)))
         self.appendix()
@@ -412,6 +416,52 @@ class _Writer:
             self.out.add("body", text)
         if s.team is not None and s.team.asks:
             self.out.add("body", self.t("asks_text", asks=s.team.asks))
+
+    def compared(self) -> None:
+        """The year against the one before (where the summary was read with it)."""
+        keys = [g.key for g in self.rules.groups()] if self.rules else []
+        lines = compare_years(self.s, keys, self.loc)
+        if lines:
+            text = lines[0] + "".join(lines[1:])
+            self.out.add(
+                "body", text[:-1] + t("rectification.yoy.end", self.loc) if text[-1] in "；;" else text
+            )
+
+    def rectification(self) -> None:
+        """四、整改情况: the items the year's inspections raised — closed, outstanding (overdue) —
+        and the townships still owing, by name; nothing said of a year without records."""
+        s, loc = self.s, self.loc
+        self.out.add("h1", t("rectification.report.h1", loc))
+        if not s.items:
+            key = "rectification.report.none" if s.counted else "rectification.report.no_record"
+            self.out.add("body", t(key, loc, n=len(s.counted)))
+            return
+        today = self.o.today or local_today(self.o.tz)
+        c = tally(s.items, today)
+        self.out.add(
+            "body",
+            t(
+                "rectification.report.raised",
+                loc,
+                n=c.raised,
+                closed=c.closed,
+                accepted=c.accepted,
+                answers=c.closed - c.accepted,
+                reported=c.reported,
+                open=c.open,
+                overdue=t("rectification.counts.overdue", loc, n=c.overdue) if c.overdue else "",
+            ),
+        )
+        names = {ty.township.id: ty.name for ty in s.townships}
+        owing = {k: v for k, v in by_key(s.items, names, today).items() if v.outstanding}
+        if owing:
+            listed = t("people.list_separator", loc).join(
+                t("rectification.report.township", loc, name=name, n=c.outstanding)
+                for name, c in owing.items()
+            )
+            self.out.add("body", t("rectification.report.owing", loc, n=len(owing), names=listed))
+        else:
+            self.out.add("body", t("rectification.report.all_closed", loc))
 
     def _photos(self, ty: TownshipYear) -> int:
         """The photos the township's inspection holds (its photo questions' counts)."""

@@ -28,8 +28,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.engine import Checklist, builtin_checklist, effective_answers, parse_checklist
 from bot.i18n import DEFAULT_LOCALE, normalise_locale, t
 from bot.reports.facts import Facts, compute_many, row, rules_digest, rules_for
-from storage.models import InspectionStatus, InspectionTeam, YearTarget
+from storage.models import InspectionStatus, InspectionTeam, RectificationItem, YearTarget
 from storage.queries.checklists import get_checklist_version
+from storage.queries.rectification import year_items
 from storage.queries.summary import (
     Scope,
     Team,
@@ -197,6 +198,10 @@ class Summary:
     # Townships (by id) whose villages were inspected this year: their village rate comes from
     # these, not from the township checklist's answer.
     by_villages: dict[int, VillageCount] = field(default_factory=dict)
+    # The rectification items the year's inspections raised in the townships in scope.
+    items: list[RectificationItem] = field(default_factory=list)
+    # The same scope a year earlier, where asked for (the comparison with the previous year).
+    previous: Summary | None = None
     _groups: dict[str, list[TownshipYear]] = field(default_factory=dict, repr=False)
 
     # Who is where ----------------------------------------------------------------------
@@ -410,6 +415,7 @@ async def build_summary(
     with_team: bool = False,
     with_areas: bool = False,
     keep: Keep | None = None,
+    with_previous: bool = False,
 ) -> Summary:
     """Where the townships in scope stand in ``year``: one read of the townships with their
     inspections and kept facts. Facts missing or out of date are computed from the
@@ -445,7 +451,17 @@ async def build_summary(
         period=await team_of_year(session, scope, year) if with_team else Team(),
         areas=await area_tree(session) if with_areas else {},
         by_villages=await _village_counts(session, scope, year, checklists),
+        items=await _items(session, townships, year),
+        previous=await build_summary(session, scope, year - 1, tz=tz, checklists=checklists, today=today)
+        if with_previous
+        else None,
     )
+
+
+async def _items(session: AsyncSession, townships: list[TownshipYear], year: int) -> list[RectificationItem]:
+    """The year's items of the townships in scope (read by year: a scope may hold thousands)."""
+    ids = {ty.township.id for ty in townships}
+    return [i for i in await year_items(session, year) if i.township_id in ids]
 
 
 async def _village_counts(

@@ -28,9 +28,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.engine import Checklist, Derived, QType, Question, derive, format_value
+from bot.engine import Checklist, Derived, QType, Question, builtin_checklist, derive, format_value
 from bot.i18n import t
+from bot.rectification import findings as rf
 from bot.reports.summary import ChecklistCache, Checklists, Summary, TownshipYear, build_summary
+from storage.models import ItemEvent
+from storage.queries.people import names_of
+from storage.queries.rectification import events_of
 from storage.queries.summary import (
     ChangeRow,
     InspectionRow,
@@ -72,6 +76,9 @@ class ExportData:
     rows: list[ExportRow] = field(default_factory=list)  # every township in scope, registry order
     history: list[ChangeRow] = field(default_factory=list)
     statuses: list[StatusRow] = field(default_factory=list)
+    # The rectification items' history (the items are the summary's), and who is who in it.
+    item_events: dict[int, list[ItemEvent]] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
 
 
 async def load_export(
@@ -105,6 +112,8 @@ async def load_export(
         data.rows.append(ExportRow(ty, ins, checklist, values, derive(checklist, values, ins.year)))
     data.history = await history_of_inspections(session, list(inspections))
     data.statuses = await status_history_of_inspections(session, list(inspections))
+    data.item_events = await events_of(session, [i.id for i in summary.items if i.id is not None])
+    data.names = await names_of(session, [e.by for events in data.item_events.values() for e in events])
     return data
 
 
@@ -326,6 +335,62 @@ def write_export(data: ExportData, path: Path) -> Path:
         [r for _, r in hist_rows],
         "A2",
     )
+    _items_sheets(wb, data)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(str(path))
     return path
+
+
+def _items_sheets(wb: Any, data: ExportData) -> None:
+    """整改事项: one row an item; 整改记录: every step of every item, oldest first."""
+    loc, checklist = data.locale, builtin_checklist()
+    sep = t("people.list_separator", loc)
+    towns = {ty.township.id: ty.township for ty in data.summary.townships}
+
+    def col(key: str) -> str:
+        return t(f"rectification.xlsx.col.{key}", loc)
+
+    rows = []
+    for item in data.summary.items:
+        town = towns.get(item.township_id)
+        pairs = rf.evidence(checklist, item.evidence, loc)
+        rows.append(
+            [
+                town.name if town else None,
+                town.area_name if town else None,
+                item.year,
+                rf.label(checklist, item.finding, loc),
+                sep.join(t("rectification.pair", loc, name=a, value=b) for a, b in pairs) or None,
+                item.due.isoformat(),
+                t(f"rectification.status.{item.status}", loc),
+                t(f"rectification.xlsx.closed_how.{item.closed_how}", loc) if item.closed_how else None,
+                item.note,
+                len(item.photos),
+                _local(item.opened_at, data.tz),
+                _local(item.closed_at, data.tz),
+            ]
+        )
+    keys = ("township", "area", "year", "finding", "answers", "due", "status", "how", "note", "photos")
+    headers = [col(k) for k in (*keys, "opened", "closed")]
+    _Sheet(wb.create_sheet(t("rectification.xlsx.sheet_items", loc)), headers, rows, "B2")
+    by_id = {i.id: i for i in data.summary.items}
+    history: list[tuple[datetime, list[Any]]] = []
+    for item_id, events in data.item_events.items():
+        item = by_id[item_id]
+        town = towns.get(item.township_id)
+        for e in events:
+            row = [
+                town.name if town else None,
+                rf.label(checklist, item.finding, loc),
+                t(f"rectification.xlsx.action.{e.action}", loc),
+                data.names.get(e.by or 0),
+                _local(e.at, data.tz),
+                e.comment,
+                len(e.photos),
+            ]
+            history.append((e.at, row))
+    history.sort(key=lambda pair: pair[0])
+    headers = [col(k) for k in ("township", "finding", "action", "by", "at", "comment", "photos")]
+    _Sheet(
+        wb.create_sheet(t("rectification.xlsx.sheet_history", loc)), headers, [r for _, r in history], "A2"
+    )

@@ -305,6 +305,17 @@ async def previous_answer(session: AsyncSession, inspection_id: int, key: str) -
     return (row[0], row[1]) if row is not None and row[1] is not None else None
 
 
+async def previous_answers(session: AsyncSession, inspection_id: int) -> tuple[int, dict[str, Any]] | None:
+    """(year, {question: value}) of an earlier inspection's answers, skipped ones left out."""
+    year = (await session.exec(select(Inspection.year).where(Inspection.id == inspection_id))).first()
+    if year is None:
+        return None
+    stmt = select(Answer.question_key, Answer.value).where(
+        Answer.inspection_id == inspection_id, col(Answer.skipped).is_(False)
+    )
+    return year, {k: v for k, v in (await session.exec(stmt)).all() if v is not None}
+
+
 async def _set_status(session: AsyncSession, inspection: Inspection, **values: Any) -> bool:
     """Update an inspection's row and the object in hand alike, if it is still at the
     version the caller read (False when someone changed it meanwhile: nothing is written)."""

@@ -19,7 +19,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import writable
-from storage.models import Assignment, Identity, Invite, InviteTownship, Person, table
+from storage.models import Assignment, Identity, Invite, InviteTownship, Person, Role, table
 from storage.types import utcnow
 
 DEFAULT_DAYS = 7
@@ -109,20 +109,22 @@ async def redeem_invite(
     await (await session.connection()).execute(
         delete(i).where(i.c.channel == channel, i.c.external_id == external_id, i.c.person_id.in_(inactive))
     )
+    townships = (
+        await session.exec(select(InviteTownship.township_id).where(InviteTownship.invite_id == invite.id))
+    ).all()
+    contact = invite.role == Role.contact  # bound to their one township, not assigned to inspect it
     person = Person(
         name=(invite.name or name or external_id)[:64],
         role=invite.role,
         area_id=invite.area_id,
         locale=locale,
+        township_id=townships[0] if contact and townships else None,
     )
     session.add(person)
     await session.flush()
     assert person.id is not None
     session.add(Identity(person_id=person.id, channel=channel, external_id=external_id))
-    townships = (
-        await session.exec(select(InviteTownship.township_id).where(InviteTownship.invite_id == invite.id))
-    ).all()
-    for township_id in townships:
+    for township_id in [] if contact else townships:
         session.add(Assignment(person_id=person.id, township_id=township_id))
     await session.flush()
     await (await session.connection()).execute(update(t).where(t.c.id == invite.id).values(used_by=person.id))

@@ -50,8 +50,15 @@ async def add_person(
     identities: Sequence[tuple[str, str]] = (),
     townships: Sequence[Township] = (),
     locale: str | None = None,
+    contact_of: Township | None = None,
 ) -> Person:
-    person = Person(name=name, role=role, area_id=area.id if area else None, locale=locale)
+    person = Person(
+        name=name,
+        role=role,
+        area_id=area.id if area else None,
+        locale=locale,
+        township_id=contact_of.id if contact_of else None,
+    )
     session.add(person)
     await session.flush()
     assert person.id is not None
