@@ -35,10 +35,14 @@ NEW_QUESTION = {
 }
 
 
-def version_4(**changes: Any) -> Checklist:
-    """The shipped checklist as version 4: one question more, one label reworded."""
+SHIPPED = builtin_checklist().version
+NEXT = SHIPPED + 1
+
+
+def next_version(**changes: Any) -> Checklist:
+    """The shipped checklist as its next version: one question more, one label reworded."""
     data = copy.deepcopy(builtin_checklist().to_data())
-    data["version"] = 4
+    data["version"] = NEXT
     data["sections"][0]["questions"][0]["label"]["zh-CN"] = "是否明确了分管档案工作的领导（第四版）？"
     data["sections"][1]["questions"].append(dict(NEW_QUESTION))
     data.update(changes)
@@ -77,8 +81,8 @@ async def test_version_installed_mid_inspection(sessions: SessionMaker, tmp_path
     await answer(sessions, c, ids["inspector"], until="has_equipment")  # half done, on v3
 
     async with transaction(sessions) as s:  # the administrator installs v4; the bot runs on
-        done = await install(s, version_4())
-    assert done.new and done.in_use == 4
+        done = await install(s, next_version())
+    assert done.new and done.in_use == NEXT
 
     rest = await answer(sessions, c, ids["inspector"])
     assert NEW_QUESTION["key"] not in rest and rest[0] == "has_equipment"
@@ -98,7 +102,7 @@ async def test_version_installed_mid_inspection(sessions: SessionMaker, tmp_path
             i.township_id: (await s.get(ChecklistVersion, i.checklist_version_id)).version  # type: ignore[union-attr]
             for i in (await s.exec(select(Inspection))).all()
         }
-        assert versions == {ids["taiping"]: 3, ids["chengguan"]: 4}
+        assert versions == {ids["taiping"]: SHIPPED, ids["chengguan"]: NEXT}
         statuses = {i.status for i in (await s.exec(select(Inspection))).all()}
         assert statuses == {InspectionStatus.submitted}
         summary = await build_summary(s, Scope(), year, tz=TZ)
@@ -112,9 +116,9 @@ async def test_version_installed_mid_inspection(sessions: SessionMaker, tmp_path
 async def test_refusals_and_the_listing(sessions: SessionMaker) -> None:
     async with transaction(sessions) as s:
         rows = await listing(s, ["township_archive"])
-        assert [(r.version, r.in_use, r.stored_at) for r in rows] == [(3, True, None)]
+        assert [(r.version, r.in_use, r.stored_at) for r in rows] == [(SHIPPED, True, None)]
         # a key whose type changed (archivist_changes: a number in v3)
-        data = version_4().to_data()
+        data = next_version().to_data()
         for section in data["sections"]:
             for q in section["questions"]:
                 if q["key"] == "notes":
@@ -124,37 +128,39 @@ async def test_refusals_and_the_listing(sessions: SessionMaker) -> None:
         with pytest.raises(InstallRefused) as refused:
             await install(s, clash)
         message = refused.value.render()
-        assert "「notes」" in message and "v3 里是文字" in message and "整数" in message
+        assert "「notes」" in message and f"v{SHIPPED} 里是文字" in message and "整数" in message
         # a version that is not newer than the shipped one
-        older = parse_checklist({**version_4().to_data(), "version": 2}, "v2")
+        older = parse_checklist({**next_version().to_data(), "version": 2}, "v2")
         with pytest.raises(InstallRefused) as refused:
             await install(s, older)
-        assert "不比它新" in refused.value.render() and "改为 4" in refused.value.render()
-        same_number = parse_checklist({**version_4().to_data(), "version": 3}, "v3 changed")
+        assert "不比它新" in refused.value.render() and f"改为 {NEXT}" in refused.value.render()
+        same_number = parse_checklist({**next_version().to_data(), "version": SHIPPED}, "shipped, changed")
         with pytest.raises(InstallRefused) as refused:
             await install(s, same_number)
         assert "version 改大" in refused.value.render()
-        await install(s, version_4())
-        again = await install(s, version_4())
-        assert not again.new and again.in_use == 4
+        await install(s, next_version())
+        again = await install(s, next_version())
+        assert not again.new and again.in_use == NEXT
         rows = await listing(s, ["township_archive"])
-        assert [(r.version, r.in_use) for r in rows] == [(3, False), (4, True)]
+        assert [(r.version, r.in_use) for r in rows] == [(SHIPPED, False), (NEXT, True)]
 
 
 def test_cli_install_and_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite'}")
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    workbook = export_workbook(version_4(), tmp_path / "v4.xlsx")
+    workbook = export_workbook(next_version(), tmp_path / "v4.xlsx")
     result = runner.invoke(app, ["checklist", "list"])
     assert result.exit_code == 0, result.output
-    assert "● township_archive v3" in result.output
+    assert f"● township_archive v{SHIPPED}" in result.output
     result = runner.invoke(app, ["checklist", "install", str(workbook)])
     assert result.exit_code == 0, result.output
-    assert "已安装 township_archive v4" in result.output
+    assert f"已安装 township_archive v{NEXT}" in result.output
     result = runner.invoke(app, ["checklist", "list"])
-    assert "○ township_archive v3" in result.output and "● township_archive v4" in result.output
+    assert (
+        f"○ township_archive v{SHIPPED}" in result.output and f"● township_archive v{NEXT}" in result.output
+    )
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: township_archive\nversion: 5\n", encoding="utf-8")
+    bad.write_text(f"name: township_archive\nversion: {NEXT + 1}\n", encoding="utf-8")
     result = runner.invoke(app, ["checklist", "install", str(bad)])
     assert result.exit_code == 1

@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.handlers.sender import TelegramSender
 from bot.reminders.rules import ReminderRules
 from bot.reminders.service import ReminderService
 from storage.db import SessionMaker, transaction
-from storage.models import ItemEvent, ItemStatus, RectificationItem, Role, Township, table
+from storage.models import ItemEvent, ItemStatus, PhotoBlob, RectificationItem, Role, Township, table
 from storage.queries.registry import add_person
 from tests.dialog_driver import seed
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -145,5 +145,8 @@ async def test_items_from_submit_to_accepted_and_escalated_across_a_restart(
             ).all()
         ]
     assert actions == ["opened", "reported", "sent_back", "reported", "accepted"]
-    photos = sorted(p.read_bytes() for p in (tmp_path / "items").rglob("*.jpg"))
-    assert photos == [b"\xff\xd8curtain", b"\xff\xd8fixed"]
+    # The contact's pictures are kept where photo answers are: in the database, on no host's disk.
+    async with sessions() as s:
+        blobs = (await s.exec(select(PhotoBlob).where(col(PhotoBlob.unique_id).startswith("item")))).all()
+    assert sorted(b.data for b in blobs) == [b"\xff\xd8curtain", b"\xff\xd8fixed"]
+    assert not (tmp_path / "items").exists()

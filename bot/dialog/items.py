@@ -12,11 +12,10 @@ import asyncio
 import re
 from collections.abc import Sequence
 from datetime import date
-from pathlib import Path
-from typing import Any
 
 from bot.dialog.access import is_staff
 from bot.dialog.current import Current
+from bot.dialog.photos import outgoing
 from bot.dialog.state import ItemDraft
 from bot.dialog.turn import STATELESS, Turn, argument, int_argument, locale_of
 from bot.dialog.types import Button, Input, Reply
@@ -303,23 +302,24 @@ async def step_report(turn: Turn, inp: Input) -> list[Reply]:
         if len(draft.photos) >= MAX_PHOTOS:
             return _report_prompt(turn, item, turn.t("rectification.too_many_photos", n=MAX_PHOTOS))
         if all(p.get("unique_id") != inp.photo.unique_id for p in draft.photos):
-            safe = re.sub(r"[^A-Za-z0-9_-]", "_", inp.photo.unique_id)
-            path = turn.services.data_dir / "items" / str(item.id) / f"{safe}.jpg"
             data = await inp.photo.fetch()
-            await asyncio.to_thread(_write, path, data)
-            draft.photos.append(
-                {"file_id": inp.photo.file_id, "unique_id": inp.photo.unique_id, "path": str(path)}
+            store = turn.services.photos
+            if store.too_big(data):
+                size, limit = len(data) / 2**20, store.max_bytes / 2**20
+                refusal = turn.t("service.photo_too_big", size=f"{size:.1f}", limit=f"{limit:g}")
+                return _report_prompt(turn, item, refusal)
+            # Kept as photo answers are (the database, or PHOTO_DIR), beside the inspection
+            # that raised the item, under a key of the item's own.
+            assert item.inspection_id is not None
+            where = await store.put(
+                turn.session, item.inspection_id, f"item{item.id}:{inp.photo.unique_id}", data
             )
+            draft.photos.append({"file_id": inp.photo.file_id, "unique_id": inp.photo.unique_id, **where})
         return _report_prompt(turn, item, turn.t("rectification.photo_received", n=len(draft.photos)))
     if inp.kind == "text" and inp.text.strip():
         draft.note = inp.text.strip()[:MAX_NOTE]
         return _report_prompt(turn, item, turn.t("rectification.note_kept"))
     return _report_prompt(turn, item, turn.t("rectification.photo_or_note"))
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
 
 
 async def act_send(turn: Turn, inp: Input) -> list[Reply]:
@@ -350,14 +350,13 @@ async def act_send(turn: Turn, inp: Input) -> list[Reply]:
         to = (identity.channel, identity.external_id)
         notes.append(Reply(text, [_review_buttons(item, loc)], to=to))
         for photo in draft.photos:
-            notes.append(Reply(file=_path(photo), photo=True, to=to))
+            data = await turn.services.photos.read(turn.session, photo)
+            if data is not None:
+                path = await asyncio.to_thread(outgoing, turn.services.data_dir, data)
+                notes.append(Reply(file=path, photo=True, to=to))
     names = turn.t("people.list_separator").join(dict.fromkeys(p.name for p, _ in reviewers))
     key = "rectification.report_sent" if reviewers else "rectification.report_sent_nobody"
     return [Reply(turn.t(key, names=names), edit=not inp.typed), *notes]
-
-
-def _path(photo: dict[str, Any]) -> Path:
-    return Path(str(photo["path"]))
 
 
 async def act_cancel(turn: Turn, inp: Input) -> list[Reply]:
