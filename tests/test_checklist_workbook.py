@@ -239,7 +239,7 @@ def test_cli_export_import_and_refusal(tmp_path: Path) -> None:
     out = tmp_path / "c.xlsx"
     result = runner.invoke(app, ["checklist", "export", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "township_archive v3" in result.output
+    assert f"township_archive v{builtin_checklist().version}" in result.output
     result = runner.invoke(app, ["checklist", "import", str(out), "--out", str(tmp_path / "c.yaml")])
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["checklist", "validate", str(tmp_path / "c.yaml")])

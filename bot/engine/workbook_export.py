@@ -186,12 +186,13 @@ def build_workbook(checklist: Checklist) -> Workbook:
             **_texts("constraint_message", check.message, locales),
         )
 
-    findings = _Sheet(wb, L.FINDINGS, ["name", "severity", *_cols("label", locales), "condition"])
+    findings = _Sheet(wb, L.FINDINGS, ["name", "severity", *_cols("label", locales), "condition", "rectify"])
     for flag in checklist.flags:
         findings.add(
             name=flag.key,
             severity=flag.severity,
             condition=render(flag.when),
+            rectify=_bool(flag.rectify),
             **_texts("label", flag.label, locales),
         )
 

@@ -327,12 +327,17 @@ class _Reader:
             when = self.condition(L.FINDINGS, row, "condition", cells.get("condition"))
             if cells.get("condition") is None:
                 self.err(L.FINDINGS, row, "condition", "missing_cell")
+            # A problem the township must put right (an item to follow to closure): yes / no.
+            rectify = _yes(cells.get("rectify")) if cells.get("rectify") is not None else False
+            if rectify is None:
+                self.err(L.FINDINGS, row, "rectify", "not_yes_no", value=cells.get("rectify"))
             out.append(
                 {
                     "key": key,
                     "severity": cells.get("severity"),
                     "label": self.text(cells, "label") or {},
                     "when": when or {},
+                    "rectify": bool(rectify),
                 }
             )
         return out
