@@ -46,7 +46,7 @@ from bot.dialog.core import Dialog
 from bot.engine import builtin_checklist
 from bot.reports.facts import compute, rules_digest, rules_for
 from bot.reports.facts import row as fact_row
-from storage.db import make_engine, make_sessionmaker, transaction, upgrade
+from storage.db import make_engine, make_sessionmaker, take_writer, transaction, upgrade
 from storage.models import (
     Answer,
     Area,
@@ -142,6 +142,7 @@ async def generate(engine: AsyncEngine, townships: int, years: int, this_year: i
         version_id = version.id
     now = datetime.now(UTC)
     async with engine.begin() as conn:
+        await take_writer(conn)  # the one writer's turn, as every write takes it
         areas: list[dict[str, Any]] = []
         counties: list[int] = []
         next_id = 1
