@@ -12,6 +12,7 @@ from pathlib import Path
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Mm, Pt
+from docx.table import _Cell
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.engine import Checklist
@@ -24,13 +25,16 @@ from bot.reports.docx_report import (
     TABLE_SIZE,
     TITLE_FONT,
     TITLE_SIZE,
+    _footers,
+    _prepare,
     _set_fonts,
 )
 from storage.models import ItemStatus
 from storage.queries import rectification as q_items
 from storage.queries.people import township_by_id
 
-COLUMNS_MM = (12, 42, 56, 25, 25)  # 160 mm: the type area of an A4 page with standard margins
+COLUMNS_MM = (12, 40, 54, 25, 25)  # 156 mm: the type area of GB/T 9704's A4 page, as the report's
+CELL_PITCH = Pt(15)  # a table line: 五号 text, not the body's fixed 三号 pitch
 
 
 @dataclass(frozen=True)
@@ -80,9 +84,11 @@ async def notice_data(
 
 def render(notice: Notice, path: Path, locale: str) -> Path:
     doc = Document()
+    _prepare(doc)  # the report's page, margins and fonts
     title = doc.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _set_fonts(title.add_run(t("rectification.docx.title", locale)), TITLE_FONT, TITLE_SIZE)
+    doc.add_paragraph()  # one blank line between the title and the addressee, as in the report
 
     def para(text: str, *, right: bool = False, indent: bool = True) -> None:
         p = doc.add_paragraph()
@@ -100,19 +106,27 @@ def render(notice: Notice, path: Path, locale: str) -> Path:
         ]
         table = doc.add_table(rows=1, cols=len(heads))
         table.style = "Table Grid"
+
+        def cell_text(cell: _Cell, text: str, *, bold: bool = False) -> None:
+            p = cell.paragraphs[0]
+            p.paragraph_format.line_spacing = CELL_PITCH
+            p.paragraph_format.first_line_indent = Pt(0)
+            _set_fonts(p.add_run(text), TABLE_FONT, TABLE_SIZE, bold=bold)
+
         for cell, text in zip(table.rows[0].cells, heads, strict=True):
-            _set_fonts(cell.paragraphs[0].add_run(text), TABLE_FONT, TABLE_SIZE, bold=True)
+            cell_text(cell, text, bold=True)
         for n, row in enumerate(notice.rows, 1):
             cells = table.add_row().cells
             for cell, text in zip(
                 cells, [str(n), row.finding, row.answers, row.due, row.status], strict=True
             ):
-                _set_fonts(cell.paragraphs[0].add_run(text), TABLE_FONT, TABLE_SIZE)
+                cell_text(cell, text)
         table.autofit = False
         for column, width in zip(table.columns, COLUMNS_MM, strict=True):  # the number narrow
             column.width = Mm(width)
             for cell in column.cells:
                 cell.width = Mm(width)
+        doc.add_paragraph()  # a line between the table and the text below it
         para(t("rectification.docx.how", locale))
     else:
         para(t("rectification.docx.all_closed", locale, year=notice.year))
@@ -122,6 +136,7 @@ def render(notice: Notice, path: Path, locale: str) -> Path:
     para(t("rectification.docx.signed", locale), right=True)
     day = notice.issued_on
     para(t("rectification.docx.date", locale, y=day.year, m=day.month, d=day.day), right=True)
+    _footers(doc)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(path))
     return path
