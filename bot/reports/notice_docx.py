@@ -88,7 +88,7 @@ def render(notice: Notice, path: Path, locale: str) -> Path:
     title = doc.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _set_fonts(title.add_run(t("rectification.docx.title", locale)), TITLE_FONT, TITLE_SIZE)
-    doc.add_paragraph()  # one blank line between the title and the addressee, as in the report
+    title.paragraph_format.space_after = BODY_SIZE  # a line's room before the addressee, as in the report
 
     def para(text: str, *, right: bool = False, indent: bool = True) -> None:
         p = doc.add_paragraph()
