@@ -371,9 +371,7 @@ async def act_help(turn: Turn, inp: Input) -> list[Reply]:
     if item.status == ItemStatus.closed:
         return [Reply(turn.t("rectification.not_open.closed"))]
     turn.go("item_guidance", item=ItemDraft(item_id=item.id or 0))
-    finding = rf.label(_checklist(turn), item.finding, turn.locale)
-    cancel = turn.button(turn.t("people.cancel"), "item_cancel")
-    return [Reply(turn.t("rectification.guidance_prompt", finding=finding), [[cancel]])]
+    return _text_prompt(turn, item, "guidance_prompt")
 
 
 async def step_guidance(turn: Turn, inp: Input) -> list[Reply]:
@@ -382,9 +380,7 @@ async def step_guidance(turn: Turn, inp: Input) -> list[Reply]:
         turn.reset()
         return [Reply(turn.t("rectification.gone"))]
     if inp.kind != "text" or not inp.text.strip():
-        cancel = turn.button(turn.t("people.cancel"), "item_cancel")
-        finding = rf.label(_checklist(turn), item.finding, turn.locale)
-        return [Reply(turn.t("rectification.guidance_prompt", finding=finding), [[cancel]])]
+        return _text_prompt(turn, item, "guidance_prompt")
     question = inp.text.strip()[:MAX_NOTE]
     assert turn.person.id is not None
     turn.reset()
@@ -430,9 +426,14 @@ async def act_reply(turn: Turn, inp: Input) -> list[Reply]:
 
 
 def _reply_prompt(turn: Turn, item: RectificationItem) -> list[Reply]:
+    return _text_prompt(turn, item, "reply_prompt")
+
+
+def _text_prompt(turn: Turn, item: RectificationItem, key: str) -> list[Reply]:
+    """Asking for a text about the item's finding (a reply, a reason, a question), or 取消."""
     finding = rf.label(_checklist(turn), item.finding, turn.locale)
     cancel = turn.button(turn.t("people.cancel"), "item_cancel")
-    return [Reply(turn.t("rectification.reply_prompt", finding=finding), [[cancel]])]
+    return [Reply(turn.t(f"rectification.{key}", finding=finding), [[cancel]])]
 
 
 async def step_answer(turn: Turn, inp: Input) -> list[Reply]:
@@ -502,9 +503,7 @@ async def act_reject(turn: Turn, inp: Input) -> list[Reply]:
     if item.status != ItemStatus.reported:
         return [Reply(turn.t(f"rectification.not_reported.{item.status}"))]
     turn.go("item_comment", item=ItemDraft(item_id=item.id or 0))
-    finding = rf.label(_checklist(turn), item.finding, turn.locale)
-    cancel = turn.button(turn.t("people.cancel"), "item_cancel")
-    return [Reply(turn.t("rectification.reject_prompt", finding=finding), [[cancel]])]
+    return _text_prompt(turn, item, "reject_prompt")
 
 
 async def step_comment(turn: Turn, inp: Input) -> list[Reply]:
@@ -513,9 +512,7 @@ async def step_comment(turn: Turn, inp: Input) -> list[Reply]:
         turn.reset()
         return [Reply(turn.t("rectification.gone"))]
     if inp.kind != "text" or not inp.text.strip():
-        finding = rf.label(_checklist(turn), item.finding, turn.locale)
-        cancel = turn.button(turn.t("people.cancel"), "item_cancel")
-        return [Reply(turn.t("rectification.reject_prompt", finding=finding), [[cancel]])]
+        return _text_prompt(turn, item, "reject_prompt")
     comment = inp.text.strip()[:MAX_NOTE]
     assert turn.person.id is not None
     turn.reset()
@@ -623,15 +620,11 @@ async def again_guidance(turn: Turn, inp: Input) -> list[Reply]:
     item = await _drafted(turn, "item_guidance")
     if item is None:
         return []
-    cancel = turn.button(turn.t("people.cancel"), "item_cancel")
-    finding = rf.label(_checklist(turn), item.finding, turn.locale)
-    return [Reply(turn.t("rectification.guidance_prompt", finding=finding), [[cancel]])]
+    return _text_prompt(turn, item, "guidance_prompt")
 
 
 async def again_comment(turn: Turn, inp: Input) -> list[Reply]:
     item = await _drafted(turn, "item_comment")
     if item is None:
         return []
-    cancel = turn.button(turn.t("people.cancel"), "item_cancel")
-    finding = rf.label(_checklist(turn), item.finding, turn.locale)
-    return [Reply(turn.t("rectification.reject_prompt", finding=finding), [[cancel]])]
+    return _text_prompt(turn, item, "reject_prompt")

@@ -48,6 +48,14 @@ class Problem(NamedTuple):
     params: dict[str, Any]
 
 
+def fault_params(params: dict[str, Any], locale: str | None) -> dict[str, Any]:
+    """A fault's parameters for its message: a question type named in the locale's words."""
+    out = dict(params)
+    if "qtype" in out:
+        out["qtype"] = t(f"checklist.type.{out['qtype']}", locale)
+    return out
+
+
 class ChecklistError(ValueError):
     """A checklist file that cannot be used. ``str()`` is the zh-CN message."""
 
@@ -59,10 +67,7 @@ class ChecklistError(ValueError):
     def message(self, locale: str | None = None) -> str:
         lines = []
         for p in self.problems:
-            params = dict(p.params)
-            if "qtype" in params:
-                params["qtype"] = t(f"checklist.type.{params['qtype']}", locale)
-            fault = t(f"checklist.fault.{p.fault}", locale, **params)
+            fault = t(f"checklist.fault.{p.fault}", locale, **fault_params(p.params, locale))
             where = t(f"checklist.error.where.{p.kind}", locale, key=p.key)
             lines.append(t("checklist.error.line", locale, file=self.source, where=where, fault=fault))
         return "\n".join(lines)

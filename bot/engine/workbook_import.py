@@ -20,7 +20,7 @@ from pyxform.xls2json_backends import xlsx_to_dict, xlsx_value_to_str
 from bot.i18n import DEFAULT_LOCALE, t
 
 from . import workbook_layout as L
-from .loader import ChecklistError, parse_checklist
+from .loader import ChecklistError, fault_params, parse_checklist
 from .schema import Checklist, QType
 from .xlsform_conditions import RESERVED_NAMES, ExpressionError, compile_condition
 
@@ -48,10 +48,7 @@ class WorkbookError(ValueError):
     def message(self, locale: str | None = None) -> str:
         lines = []
         for p in self.problems:
-            params = dict(p.params)
-            if "qtype" in params:
-                params["qtype"] = t(f"checklist.type.{params['qtype']}", locale)
-            fault = t(p.fault, locale, **params)
+            fault = t(p.fault, locale, **fault_params(p.params, locale))
             if p.sheet is None:
                 lines.append(t("checklists.error.file", locale, file=self.source, fault=fault))
             elif p.row is None:
