@@ -551,9 +551,12 @@ async def test_second_year_unchanged_sections_in_one_tap_each(world: World) -> N
     assert f"较 {last} 年度：得分 +4；已解决：八防措施不全" in boss.text
     assert f"{last} 年度发现 2 项：待整改 1 项（其中逾期 1 项）、待审核 0 项、已整改 1 项" in boss.text
     await boss.say(f"/summary {world.year}")
-    assert f"与上年比较（{last}年度检查 1 个乡镇，本年度 1 个）" in boss.text
     assert "整改事项：本年度督查发现 1 项，待整改 1 项（其中逾期 1 项）" in boss.text  # found still there
+    assert "与上年比较" not in boss.text  # a button: the year before is read when asked for
+    await boss.press(f"📈 与{last}年度比较")
+    assert f"与上年比较（{last}年度检查 1 个乡镇，本年度 1 个）" in boss.text
     await boss.say(f"/summary {last}")
+    await boss.press(f"📈 与{last - 1}年度比较")
     assert f"与上年比较：{last - 1}年度没有已提交的检查记录，无从比较。" in boss.text
     await boss.say(f"/report {world.year}")
     doc_reply = next(r for r in boss.replies if r.file is not None and r.file.suffix == ".docx")

@@ -183,6 +183,7 @@ ROUTES = Routes(
         "photos": reports.act_photos,
         "group": reports.act_group,
         "summary": reports.act_summary,
+        "compare": reports.act_compare,
         "history": history.act_history,
         # Inviting someone from the chat.
         "invite_role": access.act_invite_role,
@@ -221,7 +222,7 @@ ROUTES = Routes(
     edited=inspect.on_edit,
     open_commands=frozenset({"start"}),
     stateless=frozenset(
-        {"fix", "return", "status", "photos", "group", "summary", "history"}
+        {"fix", "return", "status", "photos", "group", "summary", "compare", "history"}
         | {"item_done", "item_help", "item_accept", "item_reject", "item_notice", "item_reply"}
     ),
     only={
