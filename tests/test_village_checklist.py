@@ -163,3 +163,19 @@ async def test_a_village_inspection_is_continued_from_inspect(sessions: SessionM
     await c.press("▶ 继续")
     assert "继续上次的检查：太平乡红旗村" in c.text and "已答 1 题" in c.text
     assert (await state_of(sessions, ids["inspector"])).get("question") == where
+
+
+async def test_the_status_card_says_which_villages_were_inspected(sessions: SessionMaker, tmp_path: Path) -> None:
+    ids = await seed(sessions)
+    await service.import_townships(sessions, registry_file(tmp_path / "名录.csv"))
+    dialog = make_dialog(sessions, tmp_path)
+    c = Chat(dialog, Who("test", "100", "李督查"))
+    await c.say("/status 太平乡")
+    year = dialog.now_year()
+    assert f"村（社区）检查（{year}年度）：名录中的 3 个村（社区）都尚无检查记录" in c.text
+    assert "还没有任何年度的检查记录" in c.text  # the township itself: no record either
+    await walk_village(c, sessions, ids["inspector"], "红旗村", established=True)
+    await c.say("/status 太平乡")
+    assert f"村（社区）检查（{year}年度）：红旗村（已提交）；其余 2 个村（社区）尚无检查记录" in c.text
+    await c.say("/status 城关镇")  # no villages in the registry: no line about them
+    assert "村（社区）检查" not in c.text

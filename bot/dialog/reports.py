@@ -34,6 +34,7 @@ from storage.models import InspectionStatus, ItemStatus, Role
 from storage.queries.inspections import answered_values, answers_of
 from storage.queries.people import visible_inspection
 from storage.queries.rectification import items_of
+from storage.queries.registry import villages_of
 from storage.queries.summary import (
     InspectionRow,
     Scope,
@@ -46,6 +47,7 @@ from storage.queries.summary import (
     scope_of,
     scope_townships,
     township_row,
+    village_statuses,
 )
 from storage.queries.targets import inspection_team, set_inspection_team
 
@@ -164,8 +166,9 @@ def _in_scope(scope: Scope, township: TownshipRow) -> bool:
 async def _card(turn: Turn, township: TownshipRow) -> list[Reply]:
     inspections = await inspections_of_township(turn.session, township.id)
     lines = [turn.t("status.title", township=township.name, area=township.area_name)]
+    villages = await _villages_line(turn, township.id)
     if not inspections:
-        lines.append(turn.t("status.never"))
+        lines += [turn.t("status.never"), *villages]
         return [Reply("\n".join(lines))]
     latest = inspections[0]
     checklist, values, derived = await _derived(turn, latest)
@@ -183,10 +186,30 @@ async def _card(turn: Turn, township: TownshipRow) -> list[Reply]:
         for row in inspections[1:4]:
             d = before_derived if row is earlier else (await _derived(turn, row))[2]
             lines.append("· " + _year_line(turn, row, d))
+    lines += villages
     lines += await _township_items(turn, township.id, checklist)
     photos = len(render.photos_of(checklist, values))
     buttons = [[turn.button(turn.t("status.see_photos", n=photos), "photos", latest.id, stateless=True)]]
     return [Reply("\n".join(lines), buttons if photos else [])]
+
+
+async def _villages_line(turn: Turn, township_id: int) -> list[str]:
+    """This year's village inspections of the township (the village checklist), where it has
+    villages in the registry: each with its status, and how many have none yet."""
+    registered = await villages_of(turn.session, township_id)
+    if not registered:
+        return []
+    year = turn.services.now_year()
+    done = await village_statuses(turn.session, township_id, year)
+    sep = turn.t("people.list_separator")
+    shown = sep.join(
+        turn.t("status.village", village=v, status=turn.t(f"people.status.{st}")) for v, st in done
+    )
+    rest = len(registered) - len(done)
+    if not done:
+        return [turn.t("status.villages_none", year=year, n=len(registered))]
+    line = turn.t("status.villages", year=year, list=shown)
+    return [line + (turn.t("status.villages_rest", n=rest) if rest else "")]
 
 
 async def _township_items(turn: Turn, township_id: int, checklist: Checklist) -> list[str]:

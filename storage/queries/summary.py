@@ -290,6 +290,18 @@ async def inspections_of_township(session: AsyncSession, township_id: int) -> li
     return [InspectionRow(*r) for r in await (await session.connection()).execute(stmt)]
 
 
+async def village_statuses(session: AsyncSession, township_id: int, year: int) -> list[tuple[str, str]]:
+    """(village, status) of the township's village inspections of ``year``, in registry order."""
+    i, v = table(Inspection), table(Village)
+    stmt = (
+        select(v.c.name, i.c.status)
+        .select_from(i.join(v, v.c.id == i.c.village_id))
+        .where(i.c.township_id == township_id, i.c.year == year)
+        .order_by(v.c.id)
+    )
+    return [(name, status) for name, status in await (await session.connection()).execute(stmt)]
+
+
 async def inspections_in_year(session: AsyncSession, scope: Scope, year: int) -> list[InspectionRow]:
     """The year's inspections of the townships in scope."""
     i, p, t = table(Inspection), table(Person), table(Township)
