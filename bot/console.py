@@ -130,7 +130,7 @@ async def run_console(
     async def turn(inp: Input) -> list[str]:
         replies = await dialog.handle(who, inp)
         buttons = show(replies)
-        await outbox.forward(replies)
+        await dialog.forward(outbox, replies)
         return buttons
 
     try:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Literal, Protocol
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
-from bot.dialog.types import Reply
+from bot.dialog.types import Button, Reply
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,39 @@ class Outbox:
             return "failed"
         return await sender.send(channel, external_id, reply)
 
-    async def forward(self, replies: Iterable[Reply]) -> None:
-        """Send the replies addressed to someone else, each as a new message in their chat."""
+    def reaches(self, channel: str) -> bool:
+        return channel in self.senders or self.others is not None
+
+    async def forward(self, replies: Iterable[Reply]) -> list[int]:
+        """Send the replies addressed to someone else, each as a new message in their chat;
+        the kept notices (``Reply.queued``) that were handed to a sender, to forget as sent.
+        One for a channel not running here stays kept, for the process that runs it."""
+        handed: list[int] = []
         for reply in replies:
             if reply.to is not None:
-                await self.send(*reply.to, replace(reply, to=None, edit=False))
+                await self.send(*reply.to, replace(reply, to=None, edit=False, queued=None))
+                if reply.queued is not None and self.reaches(reply.to[0]):
+                    handed.append(reply.queued)
+        return handed
+
+
+def reply_data(reply: Reply) -> dict[str, Any]:
+    """A notice as kept in the database until it is sent."""
+    return {
+        "text": reply.text,
+        "buttons": [[[b.label, b.data] for b in row] for row in reply.buttons],
+        "file": str(reply.file) if reply.file is not None else None,
+        "photo": reply.photo,
+    }
+
+
+def reply_from(data: dict[str, Any]) -> Reply:
+    """The kept notice again; a file that is no longer here (a scratch copy on another host,
+    or cleared) is left out, the text still sent."""
+    file = Path(data["file"]) if data.get("file") else None
+    return Reply(
+        str(data.get("text") or ""),
+        [[Button(label, payload) for label, payload in row] for row in data.get("buttons") or []],
+        file=file if file is not None and file.is_file() else None,
+        photo=bool(data.get("photo")) and file is not None and file.is_file(),
+    )

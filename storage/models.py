@@ -330,6 +330,18 @@ class InboxMessage(SQLModel, table=True):
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
 
 
+class OutgoingMessage(SQLModel, table=True):
+    """A message the dialog addressed to someone else (a notice), written in the transaction
+    of the turn that made it and removed once sent: one that a crash kept from going out is
+    sent by the leader's sweep, late rather than never."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    external_id: str = Field(max_length=64)
+    reply: dict[str, Any] = Field(sa_type=JSON)  # the Reply, as bot.outbox writes it
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
 class YearTarget(SQLModel, table=True):
     """A year's deadline and targets (shares 0-1)."""
 

@@ -19,7 +19,16 @@ from bot.handlers.sender import TelegramSender
 from bot.reminders.rules import ReminderRules
 from bot.reminders.service import ReminderService
 from storage.db import SessionMaker, transaction
-from storage.models import ItemEvent, ItemStatus, PhotoBlob, RectificationItem, Role, Township, table
+from storage.models import (
+    ItemEvent,
+    ItemStatus,
+    OutgoingMessage,
+    PhotoBlob,
+    RectificationItem,
+    Role,
+    Township,
+    table,
+)
 from storage.queries.registry import add_person
 from tests.dialog_driver import seed
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -149,4 +158,6 @@ async def test_items_from_submit_to_accepted_and_escalated_across_a_restart(
     async with sessions() as s:
         blobs = (await s.exec(select(PhotoBlob).where(col(PhotoBlob.unique_id).startswith("item")))).all()
     assert sorted(b.data for b in blobs) == [b"\xff\xd8curtain", b"\xff\xd8fixed"]
+    async with sessions() as s:  # every notice kept by its turn was sent, and forgotten
+        assert (await s.exec(select(OutgoingMessage))).all() == []
     assert not (tmp_path / "items").exists()

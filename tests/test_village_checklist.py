@@ -165,7 +165,9 @@ async def test_a_village_inspection_is_continued_from_inspect(sessions: SessionM
     assert (await state_of(sessions, ids["inspector"])).get("question") == where
 
 
-async def test_the_status_card_says_which_villages_were_inspected(sessions: SessionMaker, tmp_path: Path) -> None:
+async def test_the_status_card_says_which_villages_were_inspected(
+    sessions: SessionMaker, tmp_path: Path
+) -> None:
     ids = await seed(sessions)
     await service.import_townships(sessions, registry_file(tmp_path / "名录.csv"))
     dialog = make_dialog(sessions, tmp_path)

@@ -27,10 +27,13 @@ from bot.dialog.types import Input, Reply, Who
 from bot.engine import Checklist
 from bot.i18n import DEFAULT_LOCALE, catalogue, normalise_locale, t
 from bot.ordering import KeyedLocks
+from bot.outbox import Outbox, reply_data, reply_from
 from storage.db import SessionMaker, transaction
 from storage.models import Person
 from storage.queries.dialog_state import save_state
 from storage.queries.inbox import prune_inbox
+from storage.queries.outgoing import keep_outgoing, unsent
+from storage.queries.outgoing import sent as forget_sent
 from storage.queries.people import channel_people, set_blocked, unblock
 from storage.queries.turns import turn_start
 from storage.queries.updates import claim_update, prune_updates
@@ -40,6 +43,9 @@ log = logging.getLogger(__name__)
 
 ATTEMPTS = 3  # tries when someone else wrote the same state or inspection meanwhile
 RETRIED_SQLSTATES = {"40P01", "40001"}  # PostgreSQL: deadlock detected, serialization failure
+# A kept notice older than this was not sent by its turn (a crash came between): the sweep's.
+# Longer than any turn takes to forward (a rate-limited fan-out of notices included).
+UNSENT_AFTER = timedelta(minutes=5)
 
 
 class Dialog:
@@ -118,6 +124,7 @@ class Dialog:
                 turn = Turn(self.services, session, stranger, State(), normalise_locale(who.locale), who)
                 replies = await self.routes.commands[inp.command](turn, inp)
                 await self._claim(session, who, update_id)
+                await _keep_notices(session, replies)
                 await session.commit()
                 return replies
             person = start.person
@@ -137,6 +144,7 @@ class Dialog:
                 await self._claim(session, who, update_id)
             if not await save_state(session, person.id or 0, turn.state.dump(), start.version):
                 raise Conflict("the dialog state moved on")
+            await _keep_notices(session, replies)
             await session.commit()
             return replies
         except IntegrityError as exc:  # a unique key someone else took first
@@ -155,6 +163,31 @@ class Dialog:
     async def _claim(session: AsyncSession, who: Who, update_id: str) -> None:
         if not await claim_update(session, who.channel, update_id):
             raise Conflict("the same update is being applied by someone else")
+
+    # Notices to others --------------------------------------------------------------------
+
+    async def forward(self, outbox: Outbox, replies: list[Reply]) -> None:
+        """Send a turn's notices to others (after its commit), then forget them as sent."""
+        handed = await outbox.forward(replies)
+        if handed:
+            async with transaction(self.sessions) as session:
+                await forget_sent(session, handed)
+
+    async def send_unsent(self, outbox: Outbox, older_than: timedelta = UNSENT_AFTER) -> int:
+        """Send the notices a crash kept from going out (kept longer ago than any turn takes
+        to forward its own); how many. The leader's job, every minute."""
+        async with self.sessions() as session:
+            kept = await unsent(session, utcnow() - older_than)
+        done = []
+        for row in kept:
+            if outbox.reaches(row.channel):
+                await outbox.send(row.channel, row.external_id, reply_from(row.reply))
+                done.append(row.id or 0)
+        if done:
+            async with transaction(self.sessions) as session:
+                await forget_sent(session, done)
+            log.info("sent %d notices that a crash had kept from going out", len(done))
+        return len(done)
 
     # Channel events that are not inputs ---------------------------------------------------
 
@@ -191,3 +224,13 @@ class Dialog:
     async def close(self) -> None:
         """Dispose of the database engine."""
         await self.sessions.kw["bind"].dispose()
+
+
+async def _keep_notices(session: AsyncSession, replies: list[Reply]) -> None:
+    """Keep the turn's notices to others in its own transaction: sent after the commit, and by
+    the leader's sweep if a crash comes between."""
+    notices = [r for r in replies if r.to is not None]
+    if notices:
+        ids = await keep_outgoing(session, [(*r.to, reply_data(r)) for r in notices if r.to is not None])
+        for reply, kept in zip(notices, ids, strict=True):
+            reply.queued = kept

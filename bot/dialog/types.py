@@ -83,3 +83,4 @@ class Reply:
     file: Path | None = None  # a document or picture to send with ``text`` as caption
     photo: bool = False  # send ``file`` as a picture rather than a document
     to: tuple[str, str] | None = None
+    queued: int | None = None  # a notice to someone else: its row in outgoingmessage, until sent

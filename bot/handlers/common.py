@@ -65,7 +65,7 @@ async def deliver(
     except Forbidden:
         log.info("chat %s blocked the bot; marking inactive", chat.id)
         await dialog_of(context).mark_blocked("telegram", str(chat.id))
-    await outbox_of(context).forward(replies)
+    await dialog_of(context).forward(outbox_of(context), replies)
 
 
 async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE, inp: Input) -> list[Reply]:

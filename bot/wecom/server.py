@@ -234,7 +234,7 @@ class WeComChannel:
         if inp.kind == "button" and message.response_code:
             pressed = Pressed(message.task_id, message.event_key, message.response_code)
         await self.sender.deliver(message.user, [r for r in replies if r.to is None], pressed)
-        await self.outbox.forward(replies)
+        await self.dialog.forward(self.outbox, replies)
 
     async def drain(self, timeout: float = DRAIN_SECONDS) -> None:  # noqa: ASYNC109
         """Wait for the callbacks being handled (at shutdown, or in tests)."""
