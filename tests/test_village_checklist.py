@@ -181,3 +181,31 @@ async def test_the_status_card_says_which_villages_were_inspected(
     assert f"村（社区）检查（{year}年度）：红旗村（已提交）；其余 2 个村（社区）尚无检查记录" in c.text
     await c.say("/status 城关镇")  # no villages in the registry: no line about them
     assert "村（社区）检查" not in c.text
+
+
+async def test_the_export_has_a_sheet_of_village_inspections(sessions: SessionMaker, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from bot.reports.xlsx_export import load_export, write_export
+    from storage.queries.summary import Scope
+
+    ids = await seed(sessions)
+    await service.import_townships(sessions, registry_file(tmp_path / "名录.csv"))
+    dialog = make_dialog(sessions, tmp_path)
+    c = Chat(dialog, Who("test", "100", "李督查"))
+    await walk_village(c, sessions, ids["inspector"], "红旗村", established=True)
+    await walk_village(c, sessions, ids["inspector"], "新村", established=False)
+    async with sessions() as s:
+        data = await load_export(s, Scope(), dialog.now_year(), tz=TZ, locale="zh-CN")
+    book = load_workbook(write_export(data, tmp_path / "x.xlsx"), read_only=True)
+    assert "村(社区)检查" in book.sheetnames
+    rows = [list(r) for r in book["村(社区)检查"].iter_rows(values_only=True)]
+    assert rows[0][:4] == ["乡镇", "村(社区)", "年度", "状态"] and "本村(社区)是否已建立档案？" in rows[0]
+    established = rows[0].index("本村(社区)是否已建立档案？")
+    assert [(r[0], r[1], r[established]) for r in rows[1:]] == [
+        ("太平乡", "红旗村", "是"),
+        ("太平乡", "新村", "否"),
+    ]
+    # The township sheets are the townships' own: no village among their rows.
+    townships = [r[0] for r in book["检查记录"].iter_rows(min_row=2, values_only=True)]
+    assert "红旗村" not in townships

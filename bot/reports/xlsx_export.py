@@ -44,6 +44,7 @@ from storage.queries.summary import (
     history_of_inspections,
     inspections_in_year,
     status_history_of_inspections,
+    village_inspections_in_year,
 )
 
 NUMERIC = (QType.integer, QType.amount, QType.year, QType.percent)
@@ -67,6 +68,15 @@ class ExportRow:
 
 
 @dataclass
+class VillageExportRow:
+    township: str
+    village: str
+    inspection: InspectionRow
+    checklist: Checklist
+    answers: dict[str, Any]
+
+
+@dataclass
 class ExportData:
     year: int
     locale: str
@@ -79,6 +89,9 @@ class ExportData:
     # The rectification items' history (the items are the summary's), and who is who in it.
     item_events: dict[int, list[ItemEvent]] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
+    # The year's village inspections (the village checklist), each with its answers.
+    villages: list[VillageExportRow] = field(default_factory=list)
+    village_questions: list[Question] = field(default_factory=list)
 
 
 async def load_export(
@@ -114,6 +127,17 @@ async def load_export(
     data.statuses = await status_history_of_inspections(session, list(inspections))
     data.item_events = await events_of(session, [i.id for i in summary.items if i.id is not None])
     data.names = await names_of(session, [e.by for events in data.item_events.values() for e in events])
+    village_rows = await village_inspections_in_year(session, scope, year)
+    village_answers = await answers_of_inspections(session, [r.inspection.id for r in village_rows])
+    seen_v: set[str] = set()
+    for r in village_rows:
+        checklist = await checklists(session, r.inspection.checklist_version_id)
+        for q in checklist.questions():
+            if q.key not in seen_v:
+                seen_v.add(q.key)
+                data.village_questions.append(q)
+        answered = village_answers.get(r.inspection.id, {})
+        data.villages.append(VillageExportRow(r.township, r.village, r.inspection, checklist, answered))
     return data
 
 
@@ -336,6 +360,8 @@ def write_export(data: ExportData, path: Path) -> Path:
         "A2",
     )
     _items_sheets(wb, data)
+    if data.villages:
+        _villages_sheet(wb, data)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(str(path))
     return path
@@ -394,3 +420,37 @@ def _items_sheets(wb: Any, data: ExportData) -> None:
     _Sheet(
         wb.create_sheet(t("rectification.xlsx.sheet_history", loc)), headers, [r for _, r in history], "A2"
     )
+
+
+def _villages_sheet(wb: Any, data: ExportData) -> None:
+    """The year's village inspections: one row each, the village checklist's answers."""
+    loc = data.locale
+
+    def col(key: str) -> str:
+        return t(f"export.col.{key}", loc)
+
+    headers = [
+        col("township"),
+        col("village"),
+        col("year"),
+        col("status"),
+        col("inspector"),
+        col("submitted"),
+    ]
+    headers += [q.text(loc) for q in data.village_questions]
+    rows = []
+    for r in data.villages:
+        ins = r.inspection
+        row: list[Any] = [
+            r.township,
+            r.village,
+            data.year,
+            t(f"status.state.{ins.status}", loc),
+            ins.inspector_name,
+            _local(ins.submitted_at, data.tz) if ins.status != "draft" else None,
+        ]
+        for q in data.village_questions:
+            own = r.checklist.question(q.key) if r.checklist.has_question(q.key) else q
+            row.append(_cell_value(own, r.answers.get(q.key), loc))
+        rows.append(row)
+    _Sheet(wb.create_sheet(t("export.sheet_villages", loc)), headers, rows, "C2")

@@ -353,6 +353,31 @@ class VillageInspectionRow(NamedTuple):
     checklist_version_id: int
 
 
+class VillageYearRow(NamedTuple):
+    inspection: InspectionRow
+    township: str
+    village: str
+
+
+async def village_inspections_in_year(session: AsyncSession, scope: Scope, year: int) -> list[VillageYearRow]:
+    """The year's village inspections of the townships in scope, whatever their status, in
+    registry order (township, then village)."""
+    i, p, t, v = table(Inspection), table(Person), table(Township), table(Village)
+    stmt = (
+        select(*_inspection_columns(), t.c.name, v.c.name)
+        .select_from(
+            i.join(v, v.c.id == i.c.village_id)
+            .join(t, t.c.id == i.c.township_id)
+            .outerjoin(p, p.c.id == i.c.inspector_id)
+        )
+        .where(i.c.year == year)
+        .order_by(*_registry_order(), v.c.id)
+    )
+    stmt = _in_scope(stmt, scope, t)
+    rows = await (await session.connection()).execute(stmt)
+    return [VillageYearRow(InspectionRow(*r[:-2]), r[-2], r[-1]) for r in rows]
+
+
 async def village_inspections(session: AsyncSession, scope: Scope, year: int) -> list[VillageInspectionRow]:
     """The year's submitted village inspections of the townships in scope, villages in the
     registry's order."""
