@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from urllib.parse import urlparse
 
 from telegram import Update
@@ -26,6 +24,7 @@ from bot.leader import Leadership
 from bot.logs import setup_logging
 from bot.outbox import Outbox
 from bot.polling import ConfirmingPoller
+from bot.shutdown import stop_on_signals
 from bot.update_processor import PerUserUpdateProcessor
 from bot.webhook import WebhookServer
 from storage.db import is_sqlite, make_engine, make_sessionmaker, ping
@@ -112,10 +111,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
     process serves the webhook at once (any may handle any update), and the leader also
     registers it and runs the scheduler and the reminders."""
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with suppress(NotImplementedError, RuntimeError):  # no signal handlers off the main thread
-            loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop)
     dialog = make_dialog(settings)
     leadership = None if is_sqlite(settings.db_url) else Leadership(settings.db_url)
     health = None

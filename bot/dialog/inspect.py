@@ -498,8 +498,10 @@ async def again_on_inspection(turn: Turn, inp: Input) -> list[Reply]:
     return await _review(turn, cur)
 
 
-async def _on_question(turn: Turn) -> tuple[Current, Question] | None:
-    if turn.state.step != "question" or not turn.state.question:
+async def _on_question(turn: Turn, step: str = "question") -> tuple[Current, Question] | None:
+    """The open inspection and the question the person is at on ``step`` (answering it, or
+    confirming a proposed answer), if they still are."""
+    if turn.state.step != step or not turn.state.question:
         return None
     cur = await current(turn)
     if cur is None or cur.inspection.status == InspectionStatus.submitted:
@@ -644,14 +646,7 @@ def _confirm_prompt(
 
 
 async def _confirming(turn: Turn) -> tuple[Current, Question] | None:
-    if turn.state.step != "confirm_answer" or not turn.state.question:
-        return None
-    cur = await current(turn)
-    if cur is None or cur.inspection.status == InspectionStatus.submitted:
-        return None
-    if not cur.checklist.has_question(turn.state.question):
-        return None
-    return cur, cur.checklist.question(turn.state.question)
+    return await _on_question(turn, "confirm_answer")
 
 
 def _asking(turn: Turn, cur: Current, question: Question) -> Failure | None:

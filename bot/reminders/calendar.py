@@ -42,7 +42,7 @@ def holiday_name(day: date) -> str | None:
     if any."""
     try:
         on_holiday, name = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:
+    except NotImplementedError:  # a year the package does not cover: no holiday is known
         return None
     if not on_holiday or name is None:
         return None

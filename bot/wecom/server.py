@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import time
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from bot.dialog.core import Dialog
 from bot.i18n import t
 from bot.ordering import KeyedLocks
 from bot.outbox import Outbox
+from bot.shutdown import stop_on_signals
 from bot.wecom.client import WeComClient
 from bot.wecom.crypto import CryptoError, WeComCrypto
 from bot.wecom.inbound import MAX_BODY, BadCallback, Message, parse_envelope, parse_message, to_input
@@ -296,10 +296,7 @@ async def serve(
 ) -> None:
     """WeCom alone: the callback server and the background jobs, until SIGINT/SIGTERM (or ``stop``)."""
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with suppress(NotImplementedError, RuntimeError):  # no signal handlers off the main thread
-            loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop)
     channel = WeComChannel.from_settings(settings, dialog, outbox)
     await channel.start(settings.wecom_callback_host, settings.wecom_callback_port)
     scheduler = start_background(settings, dialog, channel.outbox, owner)
